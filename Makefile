@@ -1,0 +1,53 @@
+# ThiĐua: `make run` to try it, `make test` to check it. Python 3.11+ is all a machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 3
+
+.PHONY: run serve test lint translations translations-update e2e-deps clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d translations --statistics
+
+# After adding or changing interface strings: refresh the catalogue, then translate the new entries.
+translations-update: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --ignore-dirs=".venv migrations tests bench" -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+run: $(VENV)/.installed translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo --scale small --if-empty
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+serve: $(VENV)/.installed translations
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - "app:create_app()"
+
+# Debian's Chromium for the browser tests; Playwright drives it and never downloads its own.
+e2e-deps:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: browser tests will fail under CI=true"
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+test: $(VENV)/.installed-dev translations e2e-deps lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) instance/thidua.db* .pytest_cache

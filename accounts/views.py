@@ -1,0 +1,83 @@
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash
+
+from accounts import bp
+from accounts.forms import ChangePasswordForm, LoginForm
+from accounts.services import authenticate, end_all_sessions, normalise_username, set_password
+from core.access import public, signed_in
+from extensions import limiter
+from models import db
+
+
+def _login_failed(response) -> bool:
+    return response.status_code != 302
+
+
+def _address_and_username() -> str:
+    return f"{get_remote_address()}|{normalise_username(request.form.get('username', ''))}"
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the login form cannot be used to bounce people elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("core.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_address_and_username,
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            next_page = _safe_next(request.args.get("next"))
+            session.clear()  # a fresh session at login: nothing carried over from before
+            session.permanent = True
+            login_user(user)
+            return redirect(next_page)
+        form.password.errors.append(_("Tên đăng nhập hoặc mật khẩu không đúng."))
+    return render_template("accounts/login.html", form=form), 422 if form.is_submitted() else 200
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    if current_user.is_authenticated:
+        end_all_sessions(current_user)
+        db.session.commit()
+        logout_user()
+    session.clear()
+    flash(_("Bạn đã đăng xuất."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    form = ChangePasswordForm(current_user.username)
+    if form.validate_on_submit():
+        if not check_password_hash(current_user.password_hash, form.current_password.data):
+            form.current_password.errors.append(_("Mật khẩu hiện tại không đúng."))
+        else:
+            user = current_user._get_current_object()
+            set_password(user, form.new_password.data)
+            db.session.commit()
+            login_user(user)  # the nonce changed: keep this browser signed in, end the others
+            flash(_("Đã đổi mật khẩu."), "success")
+            return redirect(url_for("core.index"))
+    return render_template("accounts/password.html", form=form), 422 if form.is_submitted() else 200

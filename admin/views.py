@@ -1,0 +1,295 @@
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from accounts.services import (
+    UserFields,
+    create_user,
+    deactivate_user,
+    import_members,
+    issue_one_time_password,
+    update_user,
+    user_problems,
+)
+from admin import bp
+from admin.forms import ImportForm, UnitForm, UserForm
+from admin.services import UnitFields, create_unit, find_unit, import_units, unit_problems, update_unit
+from core.access import managed_root, managed_units_clause, may_manage_unit, may_manage_user, roles
+from core.rendering import render_page
+from models import Unit, User, db
+
+LEADERS = ("admin", "ward_leader")
+PAGE_SIZE = 50
+
+
+def _managed_unit_or_404(code: str) -> Unit:
+    unit = find_unit(code)
+    if unit is None:
+        abort(404)
+    if not may_manage_unit(current_user, unit):
+        abort(403)
+    return unit
+
+
+def _managed_user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not may_manage_user(current_user, user):
+        abort(403)
+    return user
+
+
+def _one_time_passwords_page(accounts: list[tuple[User, str]]):
+    """Shown once: never cached by the browser or a proxy."""
+    response = make_response(render_template("admin/one_time_passwords.html", accounts=accounts))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _optional_unit(code: str | None) -> Unit | None:
+    return find_unit(code) if code and code.strip() else None
+
+
+def _unit_choices() -> list[Unit]:
+    """Units offered in the code pickers: what the actor manages, biggest kinds first."""
+    return db.session.scalars(
+        select(Unit).where(managed_units_clause(current_user)).order_by(Unit.path).limit(500)
+    ).all()
+
+
+@bp.route("/units")
+@roles(*LEADERS)
+def units():
+    query = request.args.get("q", "").strip()
+    parent = _managed_unit_or_404(request.args["parent"]) if request.args.get("parent") else None
+    statement = select(Unit).where(managed_units_clause(current_user))
+    if query:
+        pattern = f"%{query}%"
+        statement = statement.where(or_(Unit.name.ilike(pattern), Unit.code.ilike(pattern)))
+    elif parent is not None:
+        statement = statement.where(Unit.parent_id == parent.id)
+    else:
+        root = managed_root(current_user)
+        statement = statement.where(Unit.id == root.id if root else Unit.parent_id.is_(None))
+    found = db.session.scalars(statement.order_by(Unit.kind, Unit.name).limit(PAGE_SIZE)).all()
+    child_counts = dict(
+        db.session.execute(
+            select(Unit.parent_id, func.count())
+            .where(Unit.parent_id.in_([unit.id for unit in found]))
+            .group_by(Unit.parent_id)
+        ).all()
+    )
+    breadcrumbs = []
+    if parent is not None:
+        breadcrumbs = db.session.scalars(select(Unit).where(Unit.id.in_(parent.ancestor_ids)).order_by(Unit.path)).all()
+    return render_page(
+        "admin/units.html",
+        "admin/partials/unit_list.html",
+        units=found,
+        child_counts=child_counts,
+        parent=parent,
+        breadcrumbs=[unit for unit in breadcrumbs if may_manage_unit(current_user, unit)],
+        query=query,
+        page_size=PAGE_SIZE,
+    )
+
+
+def _unit_fields(form: UnitForm) -> tuple[UnitFields, list[str]]:
+    parent = _optional_unit(form.parent_code.data)
+    problems = []
+    if form.parent_code.data and form.parent_code.data.strip() and parent is None:
+        problems.append(_("Không tìm thấy đơn vị cấp trên %(code)s.", code=form.parent_code.data.strip()))
+    fields = UnitFields(
+        code=form.code.data.strip().upper(),
+        name=form.name.data.strip(),
+        kind=form.kind.data,
+        parent=parent,
+        adult_population=form.adult_population.data,
+        member_count=form.member_count.data,
+    )
+    return fields, problems
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@roles(*LEADERS)
+def new_unit():
+    form = UnitForm()
+    if request.method == "GET" and request.args.get("parent"):
+        form.parent_code.data = _managed_unit_or_404(request.args["parent"]).code
+    problems = []
+    if form.validate_on_submit():
+        fields, problems = _unit_fields(form)
+        problems += unit_problems(current_user, fields)
+        if not problems:
+            unit = create_unit(fields)
+            db.session.commit()
+            flash(_("Đã tạo đơn vị %(name)s.", name=unit.name), "success")
+            return redirect(url_for("admin.units", parent=unit.parent.code if unit.parent else None))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "admin/unit_form.html", form=form, problems=problems, unit=None, units=_unit_choices()
+    ), status
+
+
+@bp.route("/units/<code>/edit", methods=["GET", "POST"])
+@roles(*LEADERS)
+def edit_unit(code: str):
+    unit = _managed_unit_or_404(code)
+    form = UnitForm(obj=unit)
+    if request.method == "GET":
+        form.parent_code.data = unit.parent.code if unit.parent else ""
+    problems = []
+    if form.validate_on_submit():
+        fields, problems = _unit_fields(form)
+        problems += unit_problems(current_user, fields, unit=unit)
+        if not problems:
+            update_unit(unit, fields)
+            db.session.commit()
+            flash(_("Đã lưu đơn vị %(name)s.", name=unit.name), "success")
+            return redirect(url_for("admin.units", parent=unit.parent.code if unit.parent else None))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "admin/unit_form.html", form=form, problems=problems, unit=unit, units=_unit_choices()
+    ), status
+
+
+@bp.route("/units/import", methods=["GET", "POST"])
+@roles(*LEADERS)
+def import_units_page():
+    form = ImportForm()
+    errors = []
+    if form.validate_on_submit():
+        count, errors = import_units(current_user, form.file.data.read())
+        if not errors:
+            db.session.commit()
+            flash(_("Đã nhập %(n)d đơn vị.", n=count), "success")
+            return redirect(url_for("admin.units"))
+        db.session.rollback()
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/units_import.html", form=form, errors=errors), status
+
+
+@bp.route("/users")
+@roles(*LEADERS)
+def users():
+    query = request.args.get("q", "").strip()
+    statement = select(User).join(User.home_unit).where(managed_units_clause(current_user))
+    if query:
+        pattern = f"%{query}%"
+        statement = statement.where(
+            or_(User.username.ilike(pattern), User.display_name.ilike(pattern), Unit.code.ilike(pattern))
+        )
+    found = db.session.scalars(statement.order_by(User.display_name).limit(PAGE_SIZE)).all()
+    return render_page(
+        "admin/users.html", "admin/partials/user_list.html", users=found, query=query, page_size=PAGE_SIZE
+    )
+
+
+def _user_fields(form: UserForm) -> tuple[UserFields, list[str]]:
+    problems = []
+    looked_up = {}
+    for name in ("home_unit_code", "team_code", "youth_union_code"):
+        code = (getattr(form, name).data or "").strip()
+        looked_up[name] = _optional_unit(code)
+        if code and looked_up[name] is None:
+            problems.append(_("Không tìm thấy đơn vị %(code)s.", code=code))
+    fields = UserFields(
+        username=form.username.data,
+        display_name=form.display_name.data,
+        role=form.role.data,
+        home_unit=looked_up["home_unit_code"],
+        team=looked_up["team_code"],
+        youth_union=looked_up["youth_union_code"],
+        is_cadre=form.is_cadre.data,
+        phone=(form.phone.data or "").strip(),
+    )
+    return fields, problems
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles(*LEADERS)
+def new_user():
+    form = UserForm()
+    form.limit_roles(current_user.role)
+    problems = []
+    if form.validate_on_submit():
+        fields, problems = _user_fields(form)
+        problems += user_problems(current_user, fields)
+        if not problems:
+            user, password = create_user(fields)
+            db.session.commit()
+            return _one_time_passwords_page([(user, password)])
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "admin/user_form.html", form=form, problems=problems, user=None, units=_unit_choices()
+    ), status
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles(*LEADERS)
+def edit_user(user_id: int):
+    user = _managed_user_or_404(user_id)
+    if user.role == "admin" and current_user.role != "admin":
+        abort(403)
+    form = UserForm(obj=user)
+    form.limit_roles(current_user.role)
+    if request.method == "GET":
+        form.home_unit_code.data = user.home_unit.code
+        form.team_code.data = user.team.code if user.team else ""
+        form.youth_union_code.data = user.youth_union.code if user.youth_union else ""
+        form.phone.data = ""
+    problems = []
+    if form.validate_on_submit():
+        fields, problems = _user_fields(form)
+        problems += user_problems(current_user, fields, user=user)
+        if not problems:
+            update_user(user, fields)
+            db.session.commit()
+            flash(_("Đã lưu tài khoản %(username)s.", username=user.username), "success")
+            return redirect(url_for("admin.users"))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "admin/user_form.html", form=form, problems=problems, user=user, units=_unit_choices()
+    ), status
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@roles(*LEADERS)
+def reset_password(user_id: int):
+    user = _managed_user_or_404(user_id)
+    password = issue_one_time_password(user)
+    db.session.commit()
+    return _one_time_passwords_page([(user, password)])
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles(*LEADERS)
+def set_active(user_id: int):
+    user = _managed_user_or_404(user_id)
+    if user.id == current_user.id:
+        flash(_("Bạn không thể tự khoá tài khoản của mình."), "error")
+    elif request.form.get("active") == "1":
+        user.active = True
+        flash(_("Đã mở lại tài khoản %(username)s.", username=user.username), "success")
+    else:
+        deactivate_user(user)
+        flash(_("Đã khoá tài khoản %(username)s; mọi phiên đăng nhập đã kết thúc.", username=user.username), "success")
+    db.session.commit()
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/users/import", methods=["GET", "POST"])
+@roles(*LEADERS)
+def import_users_page():
+    form = ImportForm()
+    errors = []
+    if form.validate_on_submit():
+        accounts, errors = import_members(current_user, form.file.data.read())
+        if not errors:
+            db.session.commit()
+            return _one_time_passwords_page(accounts)
+        db.session.rollback()
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/users_import.html", form=form, errors=errors), status

@@ -1,0 +1,45 @@
+"""Configuration read from environment variables, with safe defaults for development."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _instance_secret(instance_path: str, name: str) -> str:
+    """A random secret kept in instance/, so development restarts and workers share it."""
+    path = Path(instance_path) / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def config_from_env(instance_path: str) -> dict:
+    """Build the Flask config; production refuses to start without its secrets."""
+    production = os.environ.get("THIDUA_ENV", "development") == "production"
+    secret_key = os.environ.get("SECRET_KEY")
+    hash_key = os.environ.get("HASH_KEY")
+    if production and not (secret_key and hash_key):
+        raise RuntimeError("SECRET_KEY and HASH_KEY must be set when THIDUA_ENV=production")
+    database_url = os.environ.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "thidua.db")
+    return {
+        "PRODUCTION": production,
+        "SECRET_KEY": secret_key or _instance_secret(instance_path, "secret_key"),
+        # Keyed hashes of phone numbers; separate from SECRET_KEY so rotating one keeps the other.
+        "HASH_KEY": hash_key or _instance_secret(instance_path, "hash_key"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes"),
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "LANGUAGES": ("vi", "en"),
+    }

@@ -1,0 +1,111 @@
+"""Who may use which route and manage which unit: every route declares it, one place decides."""
+
+from collections.abc import Callable
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from models import Unit, User, db
+from models.units import WARD_KINDS
+
+ROLES = ("admin", "ward_leader", "team_leader", "member")
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+
+
+def public(view: Callable) -> Callable:
+    """Declare a route open to anyone, signed in or not."""
+    view.access = PUBLIC
+    return view
+
+
+def signed_in(view: Callable) -> Callable:
+    """Declare a route open to any signed-in, active user."""
+    view.access = SIGNED_IN
+    return view
+
+
+def roles(*allowed: str) -> Callable[[Callable], Callable]:
+    """Declare a route open only to signed-in users with one of these roles."""
+    unknown = set(allowed) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def declare(view: Callable) -> Callable:
+        view.access = frozenset(allowed)
+        return view
+
+    return declare
+
+
+# Routes a user who must change a one-time password may still reach.
+_PASSWORD_CHANGE_ALLOWED = {"accounts.change_password", "accounts.logout", "static", "core.healthz"}
+
+
+def enforce_route_access():
+    """before_request: refuse undeclared routes, send strangers to login, check roles."""
+    if request.endpoint is None:
+        return None  # 404 and 405 are raised by routing itself
+    view = current_app.view_functions[request.endpoint]
+    access = getattr(view, "access", None)
+    if access is None:
+        abort(403)  # deny by default: a route nobody declared is a route nobody reviewed
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in _PASSWORD_CHANGE_ALLOWED
+    ):
+        return redirect(url_for("accounts.change_password"))
+    if access == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    if access != SIGNED_IN and current_user.role not in access:
+        abort(403)
+    return None
+
+
+def ward_of(unit: Unit | None) -> Unit | None:
+    """The ward or commune a unit lies in (itself if it is one)."""
+    if unit is None:
+        return None
+    if unit.kind in WARD_KINDS:
+        return unit
+    return db.session.scalars(select(Unit).where(Unit.id.in_(unit.ancestor_ids), Unit.kind.in_(WARD_KINDS))).first()
+
+
+def managed_root(user: User) -> Unit | None:
+    """The top of the subtree a user manages; None for admins (everything) and members."""
+    if user.role == "ward_leader":
+        return ward_of(user.home_unit)
+    if user.role == "team_leader":
+        return user.team or user.youth_union
+    return None
+
+
+def may_manage_unit(user: User, unit: Unit) -> bool:
+    """Admin: every unit; ward leader: own ward and below; team leader: own team and below."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.role == "admin":
+        return True
+    if user.role not in ("ward_leader", "team_leader"):
+        return False
+    root = managed_root(user)
+    return root is not None and root.id in unit.ancestor_ids
+
+
+def may_manage_user(actor: User, user: User) -> bool:
+    """A leader manages a person when they manage that person's home unit."""
+    return may_manage_unit(actor, user.home_unit)
+
+
+def managed_units_clause(user: User):
+    """A SQL condition on Unit selecting what this user may manage."""
+    if user.role == "admin":
+        return Unit.id.isnot(None)
+    root = managed_root(user)
+    if root is None:
+        return Unit.id.is_(None)
+    return or_(Unit.id == root.id, Unit.path.like(f"{root.path}%"))

@@ -1,0 +1,36 @@
+"""Language choice: ?lang=vi|en switches and a cookie remembers it; Vietnamese by default."""
+
+from flask import current_app, g, has_request_context, request
+
+LANG_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    languages = current_app.config["LANGUAGES"]
+    for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in languages:
+            return candidate
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def remember_language(response):
+    """after_request: keep an explicit ?lang= choice for later visits."""
+    chosen = request.args.get("lang")
+    if chosen in current_app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(
+            LANG_COOKIE,
+            chosen,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def current_language() -> str:
+    if "lang" not in g:
+        g.lang = select_locale()
+    return g.lang

@@ -1,0 +1,65 @@
+"""The database object, SQLite tuning, and every model so Alembic sees them all."""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import has_request_context, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_immediate = ContextVar("immediate_transactions", default=False)
+
+
+@contextmanager
+def immediate_transactions():
+    """Make SQLite transactions outside a request (CLI, scheduler) take the write lock at BEGIN."""
+    token = _immediate.set(True)
+    try:
+        yield
+    finally:
+        _immediate.reset(token)
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    # We issue BEGIN ourselves (below); pysqlite's implicit BEGIN would be DEFERRED.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "busy_timeout=10000",
+        "foreign_keys=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(conn):
+    if conn.dialect.name != "sqlite":
+        return
+    # A deferred transaction that reads then writes fails at once with "database is locked"
+    # under WAL, whatever the busy timeout; requests that may write take the lock up front.
+    writing = _immediate.get() or (has_request_context() and request.method not in SAFE_METHODS)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+from models.accounts import User  # noqa: E402
+from models.units import Unit  # noqa: E402
+
+__all__ = ["db", "immediate_transactions", "Unit", "User"]

@@ -1,0 +1,71 @@
+"""Accounts of people who sign in: admins, ward leaders, team leaders and members."""
+
+import secrets
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models import db
+from models.units import Unit
+
+ROLE_LABELS = {
+    "admin": _l("Quản trị tỉnh"),
+    "ward_leader": _l("Lãnh đạo phường/xã"),
+    "team_leader": _l("Tổ trưởng"),
+    "member": _l("Thành viên"),
+}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_session_nonce() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class User(db.Model):
+    __tablename__ = "user_account"  # "user" is a reserved word in PostgreSQL
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    home_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    youth_union_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    is_cadre: Mapped[bool] = mapped_column(default=False)
+    # Changing the nonce ends every session of this user: logout, password reset, deactivation.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+    home_unit: Mapped[Unit] = relationship(foreign_keys=[home_unit_id])
+    team: Mapped[Unit | None] = relationship(foreign_keys=[team_id])
+    youth_union: Mapped[Unit | None] = relationship(foreign_keys=[youth_union_id])
+
+    # Flask-Login protocol.
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    @property
+    def role_label(self) -> str:
+        return str(ROLE_LABELS.get(self.role, self.role))
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"

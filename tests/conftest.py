@@ -1,0 +1,166 @@
+import contextvars
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from jinja2 import StrictUndefined
+from sqlalchemy import MetaData, create_engine, delete
+from werkzeug.security import generate_password_hash
+
+os.environ.setdefault("SECRET_KEY", "test-secret")
+os.environ.setdefault("HASH_KEY", "test-hash-key")
+
+from admin.services import UnitFields, create_unit  # noqa: E402
+from app import create_app  # noqa: E402
+from extensions import limiter  # noqa: E402
+from models import User, db  # noqa: E402
+
+PASSWORD = "correct horse battery"
+_TMP = tempfile.mkdtemp(prefix="thidua-tests-")
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def _drop_everything(url: str) -> None:
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context and database session, as under a real server.
+
+    Flask would otherwise reuse the test's app context, sharing `g` and the session between the
+    test and every request. The test's own transaction is committed before and after, so the
+    request sees what the test set up and the test then reads what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.commit()
+        return response
+
+
+def make_test_app(**overrides):
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": DATABASE_URL, "RATELIMIT_STORAGE_URI": "memory://"}
+    config.update(overrides)
+    app = create_app(config)
+    app.jinja_env.undefined = StrictUndefined
+    app.test_client_class = IsolatedClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """The test database, built once per run by the real migrations."""
+    _drop_everything(DATABASE_URL)
+    app = make_test_app()
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
+        db.engine.dispose()
+    return DATABASE_URL
+
+
+@pytest.fixture
+def app(database_url):
+    app = make_test_app()
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(delete(table))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "no CSRF token in page"
+    return match.group(1) or match.group(2)
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    return csrf_from(client.get(path).get_data(as_text=True))
+
+
+def login(client, username: str, password: str = PASSWORD, **kwargs):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token}, **kwargs)
+
+
+@pytest.fixture
+def make_unit(app):
+    def make(code, kind, parent=None, **sizes):
+        unit = create_unit(UnitFields(code, f"Unit {code}", kind, parent, **sizes))
+        db.session.commit()
+        return unit
+
+    return make
+
+
+_HASH = generate_password_hash(PASSWORD)
+
+
+@pytest.fixture
+def make_user(app):
+    def make(username, role="member", home_unit=None, team=None, youth_union=None, **fields):
+        user = User(
+            username=username,
+            display_name=fields.pop("display_name", username.title()),
+            password_hash=_HASH,
+            role=role,
+            home_unit=home_unit,
+            team=team,
+            youth_union=youth_union,
+            **fields,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def tree(make_unit):
+    """Province DN with two wards; each ward has a quarter, Q1 has a team, W1 a youth union."""
+    province = make_unit("DN", "province", adult_population=100_000)
+    w1 = make_unit("W1", "ward", province, adult_population=20_000)
+    w2 = make_unit("W2", "ward", province, adult_population=30_000)
+    q1 = make_unit("Q1", "quarter", w1, adult_population=2_000)
+    q2 = make_unit("Q2", "quarter", w2, adult_population=3_000)
+    t1 = make_unit("T1", "team", q1, member_count=5)
+    y1 = make_unit("Y1", "youth_union", w1, member_count=40)
+    return {"DN": province, "W1": w1, "W2": w2, "Q1": q1, "Q2": q2, "T1": t1, "Y1": y1}
+
+
+@pytest.fixture
+def people(tree, make_user):
+    """One account of each role: admin, ward leaders of W1 and W2, team leader and member in Q1."""
+    return {
+        "admin": make_user("admin", "admin", tree["DN"]),
+        "leader1": make_user("leader1", "ward_leader", tree["W1"]),
+        "leader2": make_user("leader2", "ward_leader", tree["W2"]),
+        "teamlead": make_user("teamlead", "team_leader", tree["Q1"], team=tree["T1"]),
+        "member": make_user("member", "member", tree["Q1"], team=tree["T1"], youth_union=tree["Y1"]),
+        "member2": make_user("member2", "member", tree["Q2"]),
+    }
