@@ -9,10 +9,14 @@ from pathlib import Path
 def _instance_secret(instance_path: str, name: str) -> str:
     """A random secret kept in instance/, so development restarts and workers share it."""
     path = Path(instance_path) / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # "x" fails if another worker won the race; everyone then reads the same key.
+        with open(path, "x") as handle:
+            path.chmod(0o600)
+            handle.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
     return path.read_text().strip()
 
 

@@ -73,7 +73,7 @@ def units():
     else:
         root = managed_root(current_user)
         statement = statement.where(Unit.id == root.id if root else Unit.parent_id.is_(None))
-    found = db.session.scalars(statement.order_by(Unit.kind, Unit.name).limit(PAGE_SIZE)).all()
+    found = db.session.scalars(statement.order_by(Unit.kind, Unit.code).limit(PAGE_SIZE)).all()
     child_counts = dict(
         db.session.execute(
             select(Unit.parent_id, func.count())
