@@ -4,6 +4,7 @@ from flask import Flask
 from flask_babel import format_number
 
 from accounts import bp as accounts_bp
+from accounts.commands import create_admin
 from accounts.services import load_user_from_session
 from admin import bp as admin_bp
 from config import config_from_env
@@ -42,4 +43,5 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.filters["format_number"] = format_number
     app.cli.add_command(seed_demo)
+    app.cli.add_command(create_admin)
     return app

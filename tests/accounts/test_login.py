@@ -161,3 +161,19 @@ def test_user_loader_rejects_tampered_ids(app, people):
     assert load_user_from_session(f"{member.id}:forged") is None
     assert load_user_from_session("x:y") is None
     assert db.session.get(User, member.id) is not None
+
+
+def test_create_admin_command_makes_the_first_account(runner, client):
+    weak = runner.invoke(
+        args=["create-admin", "boss", "--display-name", "Boss", "--unit-code", "DN", "--unit-name", "Tỉnh Đồng Nai"],
+        input="12345678\n12345678\n",
+    )
+    assert weak.exit_code != 0 and "phổ biến" in weak.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    result = runner.invoke(
+        args=["create-admin", "boss", "--display-name", "Boss", "--unit-code", "DN", "--unit-name", "Tỉnh Đồng Nai"],
+        input="Dong Nai so 2025\nDong Nai so 2025\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert login(client, "boss", "Dong Nai so 2025").status_code == 302
+    assert client.get("/admin/units").status_code == 200

@@ -99,3 +99,17 @@ def test_users_page_serves_full_page_or_fragment(client, people):
     fragment = client.get("/admin/users?q=member", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and "member" in fragment
     assert "member2" not in fragment  # another ward's member is not in leader1's list
+
+
+def test_unexpected_errors_show_a_translated_500_page(app, client):
+    from core.access import public
+
+    def boom():
+        raise RuntimeError("bug")
+
+    app.add_url_rule("/boom", "boom", public(boom))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert "Lỗi hệ thống" in response.get_data(as_text=True)
+    assert "System error" in client.get("/boom?lang=en").get_data(as_text=True)
