@@ -7,14 +7,17 @@ from accounts import bp as accounts_bp
 from accounts.commands import create_admin
 from accounts.services import load_user_from_session
 from admin import bp as admin_bp
+from campaigns import bp as campaigns_bp
 from config import config_from_env
 from core import bp as core_bp
 from core.access import enforce_route_access, public
 from core.errors import register_error_handlers
 from core.i18n import current_language, remember_language, select_locale
+from core.scheduler import scheduler_command, start_embedded_scheduler
 from demo.commands import seed_demo
 from extensions import babel, csrf, htmx, limiter, login_manager, migrate
 from models import db
+from scoring.commands import verify_scores
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -35,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(campaigns_bp)
     public(app.view_functions["static"])
 
     app.before_request(enforce_route_access)
@@ -44,4 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.filters["format_number"] = format_number
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(verify_scores)
+    if app.config.get("SCHEDULER_EMBEDDED"):
+        start_embedded_scheduler(app)
     return app

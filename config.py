@@ -46,4 +46,7 @@ def config_from_env(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ("vi", "en"),
+        # `make run` embeds the scheduler in the development server; production runs `flask scheduler`.
+        "SCHEDULER_EMBEDDED": os.environ.get("SCHEDULER_EMBEDDED", "0") == "1",
+        "SCHEDULER_INTERVAL_SECONDS": int(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "20")),
     }

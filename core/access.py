@@ -97,8 +97,21 @@ def may_manage_unit(user: User, unit: Unit) -> bool:
 
 
 def may_manage_user(actor: User, user: User) -> bool:
-    """A leader manages a person when they manage that person's home unit."""
+    """Ward leaders and admins manage people by home unit; a team leader manages the team's members."""
+    if actor.role == "team_leader" and actor.is_active:
+        root = managed_root(actor)
+        return root is not None and root.id in (user.team_id, user.youth_union_id)
     return may_manage_unit(actor, user.home_unit)
+
+
+def managed_members_clause(actor: User):
+    """A SQL condition on User selecting the people this actor manages (same rule as may_manage_user)."""
+    if actor.role == "team_leader":
+        root = managed_root(actor)
+        if root is None:
+            return User.id.is_(None)
+        return or_(User.team_id == root.id, User.youth_union_id == root.id)
+    return User.home_unit_id.in_(select(Unit.id).where(managed_units_clause(actor)))
 
 
 def managed_units_clause(user: User):

@@ -5,12 +5,12 @@ seed twice adds nothing and a small demo can later grow into the province-scale 
 """
 
 import random
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 from werkzeug.security import generate_password_hash
 
+from core.text import ascii_slug
 from models import Unit, User, db
 
 DEMO_PASSWORD = "thidua-demo"
@@ -107,9 +107,8 @@ class UserSpec:
 
 
 def slug(name: str) -> str:
-    """'Bình Lộc' -> 'binhloc': ASCII for codes and usernames."""
-    plain = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
-    return "".join(ch for ch in plain if ch.isascii() and ch.isalnum()).lower()
+    """'Bình Lộc' -> 'binhloc'."""
+    return ascii_slug(name, separator="")
 
 
 def _person(rng: random.Random) -> str:

@@ -13,6 +13,18 @@ target_db = current_app.extensions["migrate"].db
 config.set_main_option("sqlalchemy.url", target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%"))
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    # APScheduler creates and owns its job table; autogenerate must never propose dropping it.
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
+def render_item(type_, obj, autogen_context):
+    # Migrations store plain types; UTCDateTime only converts values in Python.
+    if type_ == "type" and obj.__class__.__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline():
     context.configure(
         url=config.get_main_option("sqlalchemy.url"), target_metadata=target_db.metadata, literal_binds=True
@@ -30,6 +42,8 @@ def run_migrations_online():
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("include_object", include_object)
+    conf_args.setdefault("render_item", render_item)
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():

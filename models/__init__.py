@@ -2,10 +2,11 @@
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC
 
 from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Engine
 
 NAMING_CONVENTION = {
@@ -17,6 +18,27 @@ NAMING_CONVENTION = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (core.clock.now())")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _immediate = ContextVar("immediate_transactions", default=False)
@@ -60,6 +82,31 @@ def _begin_sqlite(conn):
 
 
 from models.accounts import User  # noqa: E402
+from models.campaigns import ActivityType, Campaign, CampaignResult, Contribution, Notification  # noqa: E402
+from models.scoring import (  # noqa: E402
+    LedgerEntry,
+    MemberDayScore,
+    MemberScore,
+    OutcomeCount,
+    UnitDayScore,
+    UnitScore,
+)
 from models.units import Unit  # noqa: E402
 
-__all__ = ["db", "immediate_transactions", "Unit", "User"]
+__all__ = [
+    "db",
+    "immediate_transactions",
+    "ActivityType",
+    "Campaign",
+    "CampaignResult",
+    "Contribution",
+    "LedgerEntry",
+    "MemberDayScore",
+    "MemberScore",
+    "Notification",
+    "OutcomeCount",
+    "Unit",
+    "UnitDayScore",
+    "UnitScore",
+    "User",
+]

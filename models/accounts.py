@@ -4,10 +4,10 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import db
+from models import UTCDateTime, db
 from models.units import Unit
 
 ROLE_LABELS = {
@@ -43,7 +43,7 @@ class User(db.Model):
     # Changing the nonce ends every session of this user: logout, password reset, deactivation.
     session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
     phone_hash: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
 
     home_unit: Mapped[Unit] = relationship(foreign_keys=[home_unit_id])
     team: Mapped[Unit | None] = relationship(foreign_keys=[team_id])

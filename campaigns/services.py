@@ -1,0 +1,557 @@
+"""Campaign rules: lifecycle by the clock, activity types, field logging and verification."""
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from campaigns.photos import PhotoRefused, delete_photo, prepare_photo, save_photo
+from campaigns.presets import PRESETS
+from core.access import managed_members_clause, may_manage_unit, may_manage_user
+from core.clock import iso_week_start, local_date
+from core.privacy import keyed_hash
+from core.text import ascii_slug
+from models import ActivityType, Campaign, Contribution, Unit, User, db
+from models.units import KIND_LABELS
+from scoring import Award, award, credited_unit_ids, reverse_cause
+
+STATUS_LABELS = {
+    "draft": _l("Bản nháp"),
+    "scheduled": _l("Sắp diễn ra"),
+    "active": _l("Đang diễn ra"),
+    "ended": _l("Đã kết thúc"),
+    "archived": _l("Đã lưu trữ"),
+}
+CONTRIBUTION_STATUS_LABELS = {
+    "pending": _l("Chờ duyệt"),
+    "approved": _l("Đã duyệt"),
+    "rejected": _l("Bị từ chối"),
+}
+CAP_WINDOW_LABELS = {"day": _l("mỗi ngày"), "week": _l("mỗi tuần"), "campaign": _l("cả chiến dịch")}
+RANKABLE_KINDS = ("ward", "quarter", "youth_union", "team", "agency")
+CONTRIBUTION_CAUSES = ("contribution", "correction")
+MAX_QUANTITY = 1000
+MAX_CAMPAIGN_DAYS = 366
+
+
+class Refused(Exception):
+    """A request the rules turn down; carries messages in the user's language. Nothing was changed."""
+
+    def __init__(self, *messages: str):
+        super().__init__(*messages)
+        self.messages = list(messages)
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+def campaign_status(campaign: Campaign, at: datetime) -> str:
+    """draft → scheduled → active → ended → archived, read off the clock every time."""
+    if campaign.archived_at is not None:
+        return "archived"
+    if campaign.published_at is None:
+        return "draft"
+    if at < campaign.starts_at:
+        return "scheduled"
+    if at < campaign.ends_at:
+        return "active"
+    return "ended"
+
+
+def in_scope(user: User, campaign: Campaign) -> bool:
+    """A person takes part when their home unit, team or youth union lies inside the scope."""
+    units = (user.home_unit, user.team, user.youth_union)
+    return any(unit is not None and campaign.scope_unit_id in unit.ancestor_ids for unit in units)
+
+
+def may_run_campaign(user: User, campaign: Campaign) -> bool:
+    """Admins and the ward leaders whose ward holds the scope run a campaign."""
+    return user.role in ("admin", "ward_leader") and may_manage_unit(user, campaign.scope_unit)
+
+
+def visible_campaigns(user: User) -> list[Campaign]:
+    """Campaigns a user takes part in or runs, newest first; archived ones left out."""
+    campaigns = db.session.scalars(
+        select(Campaign).where(Campaign.archived_at.is_(None)).order_by(Campaign.starts_at.desc())
+    ).all()
+    return [campaign for campaign in campaigns if in_scope(user, campaign) or may_run_campaign(user, campaign)]
+
+
+@dataclass
+class CampaignFields:
+    title: str
+    description: str
+    template: str
+    scope_unit: Unit | None
+    ranked_kinds: list[str]
+    starts_at: datetime
+    ends_at: datetime
+
+
+def campaign_problems(actor: User, fields: CampaignFields, at: datetime) -> list[str]:
+    """Every reason a campaign with these fields cannot be created."""
+    problems = []
+    if not 3 <= len(fields.title.strip()) <= 160:
+        problems.append(_("Tên chiến dịch cần từ 3 đến 160 ký tự."))
+    if fields.template not in PRESETS:
+        problems.append(_("Mẫu chiến dịch không hợp lệ."))
+    if fields.scope_unit is None:
+        problems.append(_("Hãy chọn đơn vị phạm vi."))
+    elif fields.scope_unit.kind not in ("province", "ward", "commune"):
+        problems.append(_("Phạm vi chiến dịch phải là tỉnh hoặc một phường/xã."))
+    elif actor.role not in ("admin", "ward_leader") or not may_manage_unit(actor, fields.scope_unit):
+        problems.append(_("Bạn không quản lý đơn vị %(code)s.", code=fields.scope_unit.code))
+    if not fields.ranked_kinds or set(fields.ranked_kinds) - set(RANKABLE_KINDS):
+        problems.append(_("Hãy chọn ít nhất một cấp được xếp hạng."))
+    if fields.ends_at <= fields.starts_at:
+        problems.append(_("Thời điểm kết thúc phải sau thời điểm bắt đầu."))
+    elif fields.ends_at - fields.starts_at > timedelta(days=MAX_CAMPAIGN_DAYS):
+        problems.append(_("Một chiến dịch kéo dài tối đa %(n)d ngày.", n=MAX_CAMPAIGN_DAYS))
+    if fields.ends_at <= at:
+        problems.append(_("Thời điểm kết thúc đã qua."))
+    return problems
+
+
+def _unique_slug(title: str) -> str:
+    base = ascii_slug(title)[:60].strip("-") or "chien-dich"
+    slug = base
+    while db.session.scalar(select(func.count()).select_from(Campaign).where(Campaign.slug == slug)):
+        slug = f"{base}-{secrets.token_hex(2)}"
+    return slug
+
+
+def create_campaign(actor: User, fields: CampaignFields) -> Campaign:
+    """A draft campaign with the template's activity types; callers check campaign_problems first."""
+    preset = PRESETS[fields.template]
+    campaign = Campaign(
+        slug=_unique_slug(fields.title),
+        title=fields.title.strip(),
+        description=fields.description.strip(),
+        template=fields.template,
+        scope_unit=fields.scope_unit,
+        ranked_kinds=",".join(kind for kind in RANKABLE_KINDS if kind in fields.ranked_kinds),
+        starts_at=fields.starts_at,
+        ends_at=fields.ends_at,
+        created_by=actor,
+    )
+    for activity in preset.activities:
+        campaign.activity_types.append(
+            ActivityType(
+                name=str(activity.name),
+                points=activity.points,
+                unit_label=str(activity.unit_label),
+                needs_evidence=activity.needs_evidence,
+                needs_verification=activity.needs_verification,
+                cap_per_member=activity.cap_per_member,
+                cap_window=activity.cap_window,
+                once_per_beneficiary=activity.once_per_beneficiary,
+                target_kind=activity.target_kind,
+                target_value=activity.target_value,
+                is_headline=activity.is_headline,
+            )
+        )
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def publish(campaign: Campaign, at: datetime) -> None:
+    """Make a draft visible: scheduled or active depending on the clock."""
+    if campaign_status(campaign, at) != "draft":
+        raise Refused(_("Chỉ bản nháp mới được công bố."))
+    if not campaign.activity_types:
+        raise Refused(_("Hãy thêm ít nhất một loại hoạt động trước khi công bố."))
+    if campaign.ends_at <= at:
+        raise Refused(_("Thời điểm kết thúc đã qua; hãy gia hạn trước khi công bố."))
+    campaign.published_at = at
+
+
+def extend(campaign: Campaign, new_end: datetime, at: datetime) -> None:
+    """Move the end later; only while the campaign has not ended."""
+    if campaign_status(campaign, at) not in ("draft", "scheduled", "active"):
+        raise Refused(_("Chiến dịch đã kết thúc, không thể gia hạn."))
+    if new_end <= campaign.ends_at:
+        raise Refused(_("Thời điểm kết thúc mới phải sau thời điểm kết thúc hiện tại."))
+    if new_end - campaign.starts_at > timedelta(days=MAX_CAMPAIGN_DAYS):
+        raise Refused(_("Một chiến dịch kéo dài tối đa %(n)d ngày.", n=MAX_CAMPAIGN_DAYS))
+    campaign.ends_at = new_end
+
+
+def end_early(campaign: Campaign, at: datetime) -> None:
+    """Stop an active campaign now; the scheduler then freezes its results."""
+    if campaign_status(campaign, at) != "active":
+        raise Refused(_("Chỉ chiến dịch đang diễn ra mới kết thúc sớm được."))
+    campaign.ends_at = at
+
+
+def archive(campaign: Campaign, at: datetime) -> None:
+    if campaign_status(campaign, at) != "ended":
+        raise Refused(_("Chỉ chiến dịch đã kết thúc mới được lưu trữ."))
+    campaign.archived_at = at
+
+
+# --- activity types --------------------------------------------------------------------------
+
+
+@dataclass
+class ActivityFields:
+    name: str
+    points: int
+    unit_label: str = ""
+    needs_evidence: bool = False
+    needs_verification: bool = True
+    cap_per_member: int | None = None
+    cap_window: str = "day"
+    once_per_beneficiary: bool = False
+    target_kind: str | None = None
+    target_value: int | None = None
+    is_headline: bool = False
+
+
+def activity_problems(fields: ActivityFields) -> list[str]:
+    problems = []
+    if not 2 <= len(fields.name.strip()) <= 160:
+        problems.append(_("Tên hoạt động cần từ 2 đến 160 ký tự."))
+    if not 0 <= fields.points <= 1000:
+        problems.append(_("Điểm phải từ 0 đến 1.000."))
+    if fields.cap_per_member is not None and not 1 <= fields.cap_per_member <= MAX_QUANTITY:
+        problems.append(_("Giới hạn mỗi người phải từ 1 đến 1.000."))
+    if fields.cap_window not in CAP_WINDOW_LABELS:
+        problems.append(_("Khoảng thời gian giới hạn không hợp lệ."))
+    if fields.target_kind not in (None, "absolute", "share"):
+        problems.append(_("Loại chỉ tiêu không hợp lệ."))
+    elif fields.target_kind == "share" and not (fields.target_value and 1 <= fields.target_value <= 100):
+        problems.append(_("Chỉ tiêu theo tỷ lệ phải từ 1 đến 100%."))
+    elif fields.target_kind == "absolute" and not (fields.target_value and fields.target_value >= 1):
+        problems.append(_("Chỉ tiêu phải là số dương."))
+    if fields.is_headline and fields.target_kind is None:
+        problems.append(_("Chỉ tiêu chính phải có chỉ tiêu."))
+    return problems
+
+
+def save_activity_type(
+    campaign: Campaign, fields: ActivityFields, activity: ActivityType | None = None
+) -> ActivityType:
+    """Create or update an activity type; points already logged keep their value."""
+    if activity is None:
+        activity = ActivityType(campaign=campaign, points=fields.points, name=fields.name)
+        db.session.add(activity)
+    if fields.is_headline:
+        for other in campaign.activity_types:
+            other.is_headline = False
+    for name, value in vars(fields).items():
+        setattr(activity, name, value.strip() if isinstance(value, str) else value)
+    if fields.target_kind is None:
+        activity.target_value = None
+    db.session.flush()
+    return activity
+
+
+def headline_activity(campaign: Campaign) -> ActivityType | None:
+    return next((activity for activity in campaign.activity_types if activity.is_headline), None)
+
+
+# --- field logging ---------------------------------------------------------------------------
+
+
+_ID_NUMBER = re.compile(r"\d{9}|\d{12}")
+
+
+def parse_beneficiaries(raw: str) -> tuple[list[str], list[str]]:
+    """Phone or ID numbers, one per line or separated by commas; returns (numbers, problems)."""
+    numbers, problems = [], []
+    for item in re.split(r"[\n,;]+", raw or ""):
+        digits = re.sub(r"[\s.\-()]", "", item)
+        if not digits:
+            continue
+        if digits.startswith("+84"):
+            digits = "0" + digits[3:]
+        is_phone = digits.isdigit() and digits.startswith("0") and len(digits) in (10, 11)
+        if not (is_phone or _ID_NUMBER.fullmatch(digits)):
+            problems.append(_("“%(value)s” không phải số điện thoại hay số CCCD hợp lệ.", value=item.strip()))
+        elif digits in numbers:
+            problems.append(_("Số %(masked)s được nhập hai lần.", masked="*******" + digits[-3:]))
+        else:
+            numbers.append(digits)
+    return numbers, problems
+
+
+@dataclass
+class LogRequest:
+    activity_type_id: int | None
+    quantity: int | None
+    occurred_on: date | None
+    beneficiaries: str = ""
+    beneficiary_unit: Unit | None = None
+    note: str = ""
+    photo: bytes | None = None
+    idempotency_key: str = ""
+    consent: bool = False
+
+
+def allowed_dates(campaign: Campaign, at: datetime) -> tuple[date, date]:
+    """The first and last day a contribution may say it happened: inside the campaign, not future."""
+    last = min(local_date(campaign.ends_at - timedelta(microseconds=1)), local_date(at))
+    return local_date(campaign.starts_at), last
+
+
+def _cap_window(activity: ActivityType, day: date) -> tuple[date, date]:
+    if activity.cap_window == "week":
+        start = iso_week_start(day)
+        return start, start + timedelta(days=6)
+    if activity.cap_window == "campaign":
+        return date.min, date.max
+    return day, day
+
+
+def _counted_so_far(member: User, activity: ActivityType, first: date, last: date) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Contribution.quantity), 0)).where(
+            Contribution.member_id == member.id,
+            Contribution.activity_type_id == activity.id,
+            Contribution.status != "rejected",
+            Contribution.occurred_on.between(first, last),
+        )
+    )
+
+
+def _earlier_beneficiary(activity: ActivityType, beneficiary_hash: str) -> Contribution | None:
+    return db.session.scalar(
+        select(Contribution).where(
+            Contribution.activity_type_id == activity.id,
+            Contribution.beneficiary_hash == beneficiary_hash,
+            Contribution.status != "rejected",
+        )
+    )
+
+
+def _already_counted_message(earlier: Contribution, last3: str) -> str:
+    return _(
+        "Người có số *******%(last3)s đã được ghi nhận cho hoạt động này ngày %(day)s; mỗi người chỉ tính một lần.",
+        last3=last3,
+        day=format_date(earlier.occurred_on, "dd/MM/yyyy"),
+    )
+
+
+def log_contributions(member: User, campaign: Campaign, request: LogRequest, at: datetime) -> list[Contribution]:
+    """Record what a member did; raises Refused (having changed nothing) when a rule says no.
+
+    An activity counted once per beneficiary makes one contribution per beneficiary number.
+    Submitting the same idempotency key again returns what the first submission created.
+    """
+    key = re.sub(r"[^A-Za-z0-9-]", "", request.idempotency_key or "")[:40]
+    if len(key) < 16:
+        raise Refused(_("Biểu mẫu đã cũ. Hãy tải lại trang và gửi lại."))
+    earlier = db.session.scalars(
+        select(Contribution)
+        .where(Contribution.member_id == member.id, Contribution.idempotency_key.like(f"{key}:%"))
+        .order_by(Contribution.id)
+    ).all()
+    if earlier:
+        return list(earlier)
+    if campaign_status(campaign, at) != "active":
+        raise Refused(_("Chiến dịch không đang diễn ra, không thể ghi nhận."))
+    if not in_scope(member, campaign):
+        raise Refused(_("Bạn không thuộc phạm vi của chiến dịch này."))
+    activity = db.session.get(ActivityType, request.activity_type_id or 0)
+    if activity is None or activity.campaign_id != campaign.id:
+        raise Refused(_("Hãy chọn một hoạt động của chiến dịch."))
+    # Serialises one member's concurrent submissions on PostgreSQL (SQLite already holds the write lock),
+    # so two phones cannot both slip under the cap.
+    db.session.execute(select(User.id).where(User.id == member.id).with_for_update())
+
+    problems = []
+    numbers: list[str] = []
+    if activity.once_per_beneficiary:
+        numbers, problems = parse_beneficiaries(request.beneficiaries)
+        if not numbers and not problems:
+            problems.append(
+                _("Hoạt động này tính theo từng người: hãy nhập số điện thoại hoặc số CCCD của người được hỗ trợ.")
+            )
+        quantity = len(numbers)
+        if numbers and not request.consent:
+            problems.append(_("Hãy xác nhận người được hỗ trợ đồng ý cho ghi nhận số của họ."))
+    else:
+        quantity = request.quantity
+        if quantity is None or not 1 <= quantity <= MAX_QUANTITY:
+            problems.append(_("Số lượng phải từ 1 đến %(n)d.", n=MAX_QUANTITY))
+            quantity = 0
+    first_day, last_day = allowed_dates(campaign, at)
+    day = request.occurred_on
+    if day is None or not first_day <= day <= last_day:
+        problems.append(
+            _(
+                "Ngày thực hiện phải từ %(first)s đến %(last)s.",
+                first=format_date(first_day, "dd/MM/yyyy"),
+                last=format_date(last_day, "dd/MM/yyyy"),
+            )
+        )
+    beneficiary_unit = request.beneficiary_unit or member.home_unit
+    if beneficiary_unit.kind != "quarter" or campaign.scope_unit_id not in beneficiary_unit.ancestor_ids:
+        problems.append(_("Khu phố của người được hỗ trợ phải thuộc phạm vi chiến dịch."))
+    if activity.needs_evidence and not request.photo:
+        problems.append(_("Hoạt động này cần ảnh minh chứng."))
+    image = None
+    if request.photo:
+        try:
+            image = prepare_photo(request.photo)
+        except PhotoRefused as refusal:
+            problems.append(str(refusal))
+    if len(request.note) > 1000:
+        problems.append(_("Ghi chú tối đa 1.000 ký tự."))
+    if not problems and activity.cap_per_member:
+        first, last = _cap_window(activity, day)
+        used = _counted_so_far(member, activity, first, last)
+        if used + quantity > activity.cap_per_member:
+            problems.append(
+                _(
+                    "Vượt giới hạn %(cap)d %(unit)s %(window)s cho mỗi người (đã ghi %(used)d).",
+                    cap=activity.cap_per_member,
+                    unit=activity.unit_label,
+                    window=CAP_WINDOW_LABELS[activity.cap_window],
+                    used=used,
+                )
+            )
+    hashes = [keyed_hash(number) for number in numbers]
+    for number, beneficiary_hash in zip(numbers, hashes, strict=True):
+        duplicate = _earlier_beneficiary(activity, beneficiary_hash)
+        if duplicate is not None:
+            problems.append(_already_counted_message(duplicate, number[-3:]))
+    if problems:
+        raise Refused(*problems)
+
+    photo_name = save_photo(image) if image is not None else None
+    each = [(1, number, beneficiary_hash) for number, beneficiary_hash in zip(numbers, hashes, strict=True)]
+    contributions = [
+        Contribution(
+            campaign=campaign,
+            activity_type=activity,
+            member=member,
+            quantity=amount,
+            points=amount * activity.points,
+            occurred_on=day,
+            beneficiary_hash=beneficiary_hash,
+            beneficiary_last3=number[-3:] if number else None,
+            beneficiary_unit=beneficiary_unit,
+            beneficiary_consent=number is not None,
+            note=request.note.strip(),
+            photo_name=photo_name,
+            idempotency_key=f"{key}:{index}",
+            status="pending" if activity.needs_verification else "approved",
+            decided_at=None if activity.needs_verification else at,
+        )
+        for index, (amount, number, beneficiary_hash) in enumerate(each or [(quantity, None, None)])
+    ]
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(contributions)
+            db.session.flush()
+    except IntegrityError as error:
+        # Another submission won a race for the same beneficiary or idempotency key.
+        if photo_name:
+            delete_photo(photo_name)
+        raise Refused(_("Người này vừa được người khác ghi nhận. Hãy tải lại trang để xem.")) from error
+    for contribution in contributions:
+        if contribution.status == "approved":
+            _award(contribution, "contribution")
+    return contributions
+
+
+def _award(contribution: Contribution, cause_type: str) -> None:
+    activity = contribution.activity_type
+    award(
+        Award(
+            campaign_id=contribution.campaign_id,
+            cause_type=cause_type,
+            cause_id=contribution.id,
+            points=contribution.points,
+            day=contribution.occurred_on,
+            unit_ids=credited_unit_ids(contribution.member),
+            member_id=contribution.member_id,
+            activity_type_id=activity.id,
+            outcome=contribution.quantity if activity.counts_outcomes else 0,
+            outcome_unit_ids=contribution.beneficiary_unit.ancestor_ids if contribution.beneficiary_unit else (),
+        )
+    )
+
+
+# --- verification ----------------------------------------------------------------------------
+
+
+def _check_may_decide(actor: User, contribution: Contribution) -> None:
+    if actor.role not in ("admin", "ward_leader", "team_leader") or not may_manage_user(actor, contribution.member):
+        raise Refused(_("Bạn không phụ trách thành viên này."))
+    if actor.id == contribution.member_id and actor.role != "admin":
+        raise Refused(_("Bạn không thể tự duyệt đóng góp của mình."))
+
+
+def approve(actor: User, contribution: Contribution, at: datetime) -> None:
+    """Approve a pending contribution: its points enter the ledger now."""
+    _check_may_decide(actor, contribution)
+    if contribution.status != "pending":
+        raise Refused(_("Đóng góp này đã được xử lý."))
+    contribution.status = "approved"
+    contribution.decided_by = actor
+    contribution.decided_at = at
+    _award(contribution, "contribution")
+
+
+def reject(actor: User, contribution: Contribution, reason: str, at: datetime) -> None:
+    """Reject with a reason; rejecting an approved contribution writes reversing ledger rows."""
+    _check_may_decide(actor, contribution)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused(_("Hãy ghi lý do từ chối để thành viên biết cần sửa gì."))
+    if contribution.status == "rejected":
+        raise Refused(_("Đóng góp này đã bị từ chối."))
+    if contribution.status == "approved":
+        reverse_cause(contribution.id, CONTRIBUTION_CAUSES)
+    contribution.status = "rejected"
+    contribution.reason = reason[:1000]
+    contribution.decided_by = actor
+    contribution.decided_at = at
+
+
+def correct(actor: User, contribution: Contribution, quantity: int, reason: str, at: datetime) -> None:
+    """Fix the quantity of an approved contribution: the old rows are reversed, a correction row added."""
+    _check_may_decide(actor, contribution)
+    if contribution.status != "approved":
+        raise Refused(_("Chỉ sửa được đóng góp đã duyệt."))
+    if contribution.beneficiary_hash is not None:
+        raise Refused(_("Đóng góp theo từng người luôn có số lượng 1."))
+    if not 1 <= quantity <= MAX_QUANTITY or quantity == contribution.quantity:
+        raise Refused(_("Số lượng mới phải từ 1 đến %(n)d và khác số cũ.", n=MAX_QUANTITY))
+    if not (reason or "").strip():
+        raise Refused(_("Hãy ghi lý do điều chỉnh."))
+    each = contribution.points // contribution.quantity
+    reverse_cause(contribution.id, CONTRIBUTION_CAUSES)
+    contribution.quantity = quantity
+    contribution.points = quantity * each
+    contribution.reason = reason.strip()[:1000]
+    contribution.decided_by = actor
+    contribution.decided_at = at
+    _award(contribution, "correction")
+
+
+def review_queue(actor: User, campaign: Campaign | None = None, limit: int = 100) -> list[Contribution]:
+    """Pending contributions of the people this actor manages, oldest first."""
+    query = (
+        select(Contribution)
+        .join(Contribution.member)
+        .where(Contribution.status == "pending", managed_members_clause(actor), Contribution.member_id != actor.id)
+        .order_by(Contribution.created_at, Contribution.id)
+        .limit(limit)
+    )
+    if campaign is not None:
+        query = query.where(Contribution.campaign_id == campaign.id)
+    return db.session.scalars(query).all()
+
+
+def ranked_kind_labels(campaign: Campaign) -> list[str]:
+    return [str(KIND_LABELS[kind]) for kind in campaign.ranked_kind_list]

@@ -1,0 +1,119 @@
+"""Scheduler jobs of campaigns. Each is idempotent and safe to run late or twice at once:
+status comes from the clock, these only perform the side effects at start and end."""
+
+from datetime import datetime
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from core.clock import now
+from models import (
+    Campaign,
+    CampaignResult,
+    MemberScore,
+    Notification,
+    Unit,
+    UnitScore,
+    User,
+    db,
+    immediate_transactions,
+)
+from scoring import competition_ranks
+
+TOP_MEMBERS = 100
+
+
+def _notify_members_in_scope(campaign: Campaign, kind: str, at: datetime) -> None:
+    """One notification per active member whose home unit lies in the scope; repeats add nothing."""
+    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    members = (
+        select(User.id, literal(kind), literal(campaign.id), literal(at, type_=Notification.created_at.type))
+        .join(Unit, Unit.id == User.home_unit_id)
+        .where(User.active.is_(True), Unit.path.like(f"{campaign.scope_unit.path}%"))
+    )
+    db.session.execute(
+        insert(Notification)
+        .from_select(["user_id", "kind", "campaign_id", "created_at"], members)
+        .on_conflict_do_nothing(index_elements=["user_id", "kind", "campaign_id"])
+    )
+
+
+def announce_start(campaign: Campaign, at: datetime) -> None:
+    _notify_members_in_scope(campaign, "campaign_started", at)
+    campaign.start_notified_at = at
+
+
+def final_standings(campaign: Campaign) -> dict:
+    """Every ranked level of the campaign and its top members, ranked with ties, as plain data."""
+    standings: dict = {}
+    for kind in campaign.ranked_kind_list:
+        kinds = ("ward", "commune") if kind == "ward" else (kind,)
+        rows = db.session.execute(
+            select(Unit.id, Unit.code, Unit.name, func.coalesce(UnitScore.points, 0).label("points"))
+            .outerjoin(UnitScore, (UnitScore.unit_id == Unit.id) & (UnitScore.campaign_id == campaign.id))
+            .where(Unit.kind.in_(kinds), Unit.path.like(f"{campaign.scope_unit.path}%"))
+            .order_by(func.coalesce(UnitScore.points, 0).desc(), Unit.code)
+        ).all()
+        ranks = competition_ranks([row.points for row in rows])
+        standings[kind] = [
+            {"rank": rank, "unit_id": row.id, "code": row.code, "name": row.name, "points": row.points}
+            for rank, row in zip(ranks, rows, strict=True)
+        ]
+    members = db.session.execute(
+        select(MemberScore.member_id, MemberScore.points)
+        .where(MemberScore.campaign_id == campaign.id)
+        .order_by(MemberScore.points.desc(), MemberScore.member_id)
+        .limit(TOP_MEMBERS)
+    ).all()
+    ranks = competition_ranks([row.points for row in members])
+    standings["member"] = [
+        {"rank": rank, "member_id": row.member_id, "points": row.points}
+        for rank, row in zip(ranks, members, strict=True)
+    ]
+    return standings
+
+
+def freeze_results(campaign: Campaign, at: datetime) -> bool:
+    """Snapshot the final standings once; False when another run already did."""
+    exists = select(CampaignResult.id).where(CampaignResult.campaign_id == campaign.id)
+    if db.session.scalar(exists) is not None:
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(CampaignResult(campaign_id=campaign.id, frozen_at=at, standings=final_standings(campaign)))
+    except IntegrityError:
+        return False  # a second scheduler got there first: its snapshot stands
+    _notify_members_in_scope(campaign, "campaign_ended", at)
+    return True
+
+
+def run_campaign_events(at: datetime) -> dict[str, int]:
+    """Announce campaigns that have started and freeze those that have ended, as often as needed."""
+    started = db.session.scalars(
+        select(Campaign).where(
+            Campaign.published_at.isnot(None),
+            Campaign.archived_at.is_(None),
+            Campaign.starts_at <= at,
+            Campaign.ends_at > at,
+            Campaign.start_notified_at.is_(None),
+        )
+    ).all()
+    for campaign in started:
+        announce_start(campaign, at)
+    frozen = select(CampaignResult.campaign_id)
+    ended = db.session.scalars(
+        select(Campaign).where(Campaign.published_at.isnot(None), Campaign.ends_at <= at, Campaign.id.not_in(frozen))
+    ).all()
+    frozen_count = sum(freeze_results(campaign, at) for campaign in ended)
+    return {"announced": len(started), "frozen": frozen_count}
+
+
+def sweep() -> None:
+    """The scheduler's job: run in the app that started the scheduler, in one short transaction."""
+    from core.scheduler import scheduler_app
+
+    with scheduler_app().app_context(), immediate_transactions():
+        run_campaign_events(now())
+        db.session.commit()

@@ -1,0 +1,471 @@
+import secrets
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select, update
+
+from campaigns import bp
+from campaigns.forms import ActivityForm, CampaignForm, CorrectionForm, DecisionForm, ExtendForm, LogForm
+from campaigns.photos import evidence_dir
+from campaigns.presets import PRESETS
+from campaigns.services import (
+    CAP_WINDOW_LABELS,
+    CONTRIBUTION_STATUS_LABELS,
+    STATUS_LABELS,
+    ActivityFields,
+    CampaignFields,
+    LogRequest,
+    Refused,
+    activity_problems,
+    allowed_dates,
+    approve,
+    archive,
+    campaign_problems,
+    campaign_status,
+    correct,
+    create_campaign,
+    end_early,
+    extend,
+    in_scope,
+    log_contributions,
+    may_run_campaign,
+    publish,
+    reject,
+    review_queue,
+    save_activity_type,
+    visible_campaigns,
+)
+from core.access import managed_units_clause, may_manage_user, roles, signed_in
+from core.clock import from_local, now, to_local, today
+from core.rendering import render_page
+from models import ActivityType, Campaign, Contribution, MemberScore, Notification, Unit, db
+from models.units import WARD_KINDS
+
+RUNNERS = ("admin", "ward_leader")
+VERIFIERS = ("admin", "ward_leader", "team_leader")
+
+
+def _campaign_or_404(slug: str) -> Campaign:
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _visible_campaign_or_404(slug: str) -> Campaign:
+    campaign = _campaign_or_404(slug)
+    if not (in_scope(current_user, campaign) or may_run_campaign(current_user, campaign)):
+        abort(403)
+    return campaign
+
+
+def _run_campaign_or_403(slug: str) -> Campaign:
+    campaign = _campaign_or_404(slug)
+    if not may_run_campaign(current_user, campaign):
+        abort(403)
+    return campaign
+
+
+@bp.app_context_processor
+def campaign_helpers():
+    def unread_notifications() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        return db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        )
+
+    return {
+        "unread_notifications": unread_notifications,
+        "status_of": lambda campaign: campaign_status(campaign, now()),
+        "status_labels": STATUS_LABELS,
+        "contribution_labels": CONTRIBUTION_STATUS_LABELS,
+        "cap_labels": CAP_WINDOW_LABELS,
+        "local_time": to_local,
+    }
+
+
+@bp.route("/campaigns")
+@signed_in
+def index():
+    return render_template("campaigns/list.html", campaigns=visible_campaigns(current_user))
+
+
+def _scope_choices() -> list[tuple[str, str]]:
+    units = db.session.scalars(
+        select(Unit)
+        .where(managed_units_clause(current_user), Unit.kind.in_(("province", *WARD_KINDS)))
+        .order_by(Unit.path)
+    ).all()
+    return [(unit.code, unit.name) for unit in units]
+
+
+def _prefill(form: CampaignForm, template: str) -> None:
+    preset = PRESETS.get(template, PRESETS["custom"])
+    start = to_local(now()).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    form.template.data = template if template in PRESETS else "custom"
+    form.title.data = str(preset.title)
+    form.description.data = str(preset.description)
+    form.ranked_kinds.data = list(preset.ranked_kinds)
+    form.starts_at.data = start.replace(tzinfo=None)
+    form.ends_at.data = (start + timedelta(days=preset.days)).replace(tzinfo=None)
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@roles(*RUNNERS)
+def new_campaign():
+    form = CampaignForm()
+    form.scope_code.choices = _scope_choices()
+    if request.method == "GET":
+        _prefill(form, request.args.get("template", "custom"))
+    problems = []
+    if form.validate_on_submit():
+        scope = db.session.scalar(select(Unit).where(Unit.code == form.scope_code.data))
+        fields = CampaignFields(
+            title=form.title.data,
+            description=form.description.data or "",
+            template=form.template.data,
+            scope_unit=scope,
+            ranked_kinds=form.ranked_kinds.data or [],
+            starts_at=from_local(form.starts_at.data),
+            ends_at=from_local(form.ends_at.data),
+        )
+        problems = campaign_problems(current_user, fields, now())
+        if not problems:
+            campaign = create_campaign(current_user, fields)
+            db.session.commit()
+            flash(_("Đã tạo bản nháp. Kiểm tra các hoạt động rồi bấm Công bố."), "success")
+            return redirect(url_for("campaigns.detail", slug=campaign.slug))
+    status = 422 if form.is_submitted() else 200
+    return render_page(
+        "campaigns/form.html", "campaigns/partials/campaign_fields.html", form=form, problems=problems
+    ), status
+
+
+@bp.route("/campaigns/<slug>")
+@signed_in
+def detail(slug: str):
+    campaign = _visible_campaign_or_404(slug)
+    mine = db.session.scalars(
+        select(Contribution)
+        .where(Contribution.campaign_id == campaign.id, Contribution.member_id == current_user.id)
+        .order_by(Contribution.occurred_on.desc(), Contribution.id.desc())
+        .limit(50)
+    ).all()
+    my_points = db.session.scalar(
+        select(MemberScore.points).where(
+            MemberScore.campaign_id == campaign.id, MemberScore.member_id == current_user.id
+        )
+    )
+    return render_template(
+        "campaigns/detail.html",
+        campaign=campaign,
+        status=campaign_status(campaign, now()),
+        may_run=may_run_campaign(current_user, campaign),
+        may_log=in_scope(current_user, campaign),
+        mine=mine,
+        my_points=my_points or 0,
+        extend_form=ExtendForm(),
+    )
+
+
+def _lifecycle(slug: str, change, message: str):
+    campaign = _run_campaign_or_403(slug)
+    try:
+        change(campaign)
+    except Refused as refusal:
+        db.session.rollback()
+        for text in refusal.messages:
+            flash(text, "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("campaigns.detail", slug=campaign.slug))
+
+
+@bp.route("/campaigns/<slug>/publish", methods=["POST"])
+@roles(*RUNNERS)
+def publish_campaign(slug: str):
+    return _lifecycle(slug, lambda campaign: publish(campaign, now()), _("Đã công bố chiến dịch."))
+
+
+@bp.route("/campaigns/<slug>/end", methods=["POST"])
+@roles(*RUNNERS)
+def end_campaign(slug: str):
+    return _lifecycle(slug, lambda campaign: end_early(campaign, now()), _("Đã kết thúc chiến dịch."))
+
+
+@bp.route("/campaigns/<slug>/archive", methods=["POST"])
+@roles(*RUNNERS)
+def archive_campaign(slug: str):
+    return _lifecycle(slug, lambda campaign: archive(campaign, now()), _("Đã lưu trữ chiến dịch."))
+
+
+@bp.route("/campaigns/<slug>/extend", methods=["POST"])
+@roles(*RUNNERS)
+def extend_campaign(slug: str):
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        _run_campaign_or_403(slug)
+        flash(_("Hãy nhập thời điểm kết thúc mới."), "error")
+        return redirect(url_for("campaigns.detail", slug=slug))
+    new_end = from_local(form.ends_at.data)
+    return _lifecycle(slug, lambda campaign: extend(campaign, new_end, now()), _("Đã gia hạn chiến dịch."))
+
+
+def _activity_fields(form: ActivityForm) -> ActivityFields:
+    return ActivityFields(
+        name=form.name.data or "",
+        points=form.points.data or 0,
+        unit_label=form.unit_label.data or "",
+        needs_evidence=form.needs_evidence.data,
+        needs_verification=form.needs_verification.data,
+        cap_per_member=form.cap_per_member.data,
+        cap_window=form.cap_window.data,
+        once_per_beneficiary=form.once_per_beneficiary.data,
+        target_kind=form.target_kind.data or None,
+        target_value=form.target_value.data,
+        is_headline=form.is_headline.data,
+    )
+
+
+@bp.route("/campaigns/<slug>/activities/new", methods=["GET", "POST"])
+@bp.route("/campaigns/<slug>/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@roles(*RUNNERS)
+def edit_activity(slug: str, activity_id: int | None = None):
+    campaign = _run_campaign_or_403(slug)
+    activity = None
+    if activity_id is not None:
+        activity = db.session.get(ActivityType, activity_id)
+        if activity is None or activity.campaign_id != campaign.id:
+            abort(404)
+    form = ActivityForm(obj=activity)
+    if request.method == "GET" and activity is not None:
+        form.target_kind.data = activity.target_kind or ""
+    problems = []
+    if form.validate_on_submit():
+        fields = _activity_fields(form)
+        problems = activity_problems(fields)
+        if not problems:
+            save_activity_type(campaign, fields, activity)
+            db.session.commit()
+            flash(_("Đã lưu hoạt động %(name)s.", name=fields.name), "success")
+            return redirect(url_for("campaigns.detail", slug=campaign.slug))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "campaigns/activity_form.html", form=form, problems=problems, campaign=campaign, activity=activity
+    ), status
+
+
+def _quarter_choices(campaign: Campaign) -> list[tuple[str, str]]:
+    """Quarters a member may credit: those of their own ward inside the campaign's scope."""
+    ward = next(
+        (
+            unit
+            for unit in db.session.scalars(select(Unit).where(Unit.id.in_(current_user.home_unit.ancestor_ids)))
+            if unit.kind in WARD_KINDS
+        ),
+        None,
+    )
+    root = ward if ward is not None and campaign.scope_unit_id in ward.ancestor_ids else campaign.scope_unit
+    quarters = db.session.scalars(
+        select(Unit).where(Unit.kind == "quarter", Unit.path.like(f"{root.path}%")).order_by(Unit.code).limit(300)
+    ).all()
+    return [(unit.code, unit.name) for unit in quarters]
+
+
+@bp.route("/campaigns/<slug>/log", methods=["GET", "POST"])
+@signed_in
+def log(slug: str):
+    campaign = _visible_campaign_or_404(slug)
+    if not in_scope(current_user, campaign):
+        abort(403)
+    form = LogForm()
+    form.activity_type.choices = [(str(activity.id), activity.name) for activity in campaign.activity_types]
+    form.beneficiary_quarter.choices = _quarter_choices(campaign)
+    if request.method == "GET":
+        form.activity_type.data = request.args.get("activity_type") or form.activity_type.choices[0][0]
+        form.beneficiary_quarter.data = current_user.home_unit.code
+        form.occurred_on.data = today()
+        form.idempotency_key.data = secrets.token_hex(16)
+    problems = []
+    if form.validate_on_submit():
+        photo = form.photo.data.read() if form.photo.data else None
+        quarter = db.session.scalar(select(Unit).where(Unit.code == form.beneficiary_quarter.data))
+        try:
+            created = log_contributions(
+                current_user,
+                campaign,
+                LogRequest(
+                    activity_type_id=int(form.activity_type.data),
+                    quantity=form.quantity.data,
+                    occurred_on=form.occurred_on.data,
+                    beneficiaries=form.beneficiaries.data or "",
+                    beneficiary_unit=quarter,
+                    note=form.note.data or "",
+                    photo=photo,
+                    idempotency_key=form.idempotency_key.data,
+                    consent=form.consent.data,
+                ),
+                now(),
+            )
+        except Refused as refusal:
+            db.session.rollback()
+            problems = refusal.messages
+        else:
+            db.session.commit()
+            pending = sum(contribution.status == "pending" for contribution in created)
+            flash(
+                _("Đã ghi nhận, đang chờ duyệt.") if pending else _("Đã ghi nhận và cộng điểm."),
+                "success",
+            )
+            return redirect(url_for("campaigns.detail", slug=campaign.slug))
+    activity = db.session.get(ActivityType, int(form.activity_type.data or 0))
+    if activity is None or activity.campaign_id != campaign.id:
+        activity = campaign.activity_types[0]
+    first_day, last_day = allowed_dates(campaign, now())
+    status = 422 if form.is_submitted() else 200
+    return render_page(
+        "campaigns/log.html",
+        "campaigns/partials/log_fields.html",
+        form=form,
+        campaign=campaign,
+        activity=activity,
+        problems=problems,
+        first_day=first_day,
+        last_day=last_day,
+    ), status
+
+
+@bp.route("/review")
+@roles(*VERIFIERS)
+def review():
+    campaign = _visible_campaign_or_404(request.args["campaign"]) if request.args.get("campaign") else None
+    recent = db.session.scalars(
+        select(Contribution)
+        .join(Contribution.member)
+        .where(Contribution.decided_by_id == current_user.id, Contribution.status == "approved")
+        .order_by(Contribution.decided_at.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "campaigns/review.html",
+        queue=review_queue(current_user, campaign),
+        recent=recent,
+        campaign=campaign,
+        decision_form=DecisionForm(),
+        correction_form=CorrectionForm(),
+    )
+
+
+def _decide(contribution_id: int, decision) -> Contribution:
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None:
+        abort(404)
+    if not may_manage_user(current_user, contribution.member):
+        abort(403)
+    try:
+        decision(contribution)
+    except Refused as refusal:
+        db.session.rollback()
+        for text in refusal.messages:
+            flash(text, "error")
+    else:
+        db.session.commit()
+    return contribution
+
+
+def _after_decision(contribution: Contribution, message: str):
+    """HTMX swaps the queue item for its outcome; without JavaScript, back to the queue."""
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        return render_template("campaigns/partials/review_item.html", item=contribution, done_message=message)
+    flash(message, "success")
+    return redirect(url_for("campaigns.review"))
+
+
+@bp.route("/review/<int:contribution_id>/approve", methods=["POST"])
+@roles(*VERIFIERS)
+def approve_contribution(contribution_id: int):
+    contribution = _decide(contribution_id, lambda item: approve(current_user, item, now()))
+    return _after_decision(contribution, _("Đã duyệt."))
+
+
+@bp.route("/review/<int:contribution_id>/reject", methods=["POST"])
+@roles(*VERIFIERS)
+def reject_contribution(contribution_id: int):
+    form = DecisionForm()
+    form.validate()
+    contribution = _decide(contribution_id, lambda item: reject(current_user, item, form.reason.data, now()))
+    return _after_decision(contribution, _("Đã từ chối."))
+
+
+@bp.route("/review/<int:contribution_id>/correct", methods=["POST"])
+@roles(*VERIFIERS)
+def correct_contribution(contribution_id: int):
+    form = CorrectionForm()
+    quantity = form.quantity.data if form.validate() else 0
+    contribution = _decide(
+        contribution_id, lambda item: correct(current_user, item, quantity, form.reason.data or "", now())
+    )
+    return _after_decision(contribution, _("Đã điều chỉnh."))
+
+
+@bp.route("/review/approve-selected", methods=["POST"])
+@roles(*VERIFIERS)
+def approve_selected():
+    ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    approved = 0
+    for contribution in db.session.scalars(select(Contribution).where(Contribution.id.in_(ids))).all():
+        if not may_manage_user(current_user, contribution.member):
+            abort(403)
+        try:
+            approve(current_user, contribution, now())
+        except Refused:
+            continue
+        approved += 1
+    db.session.commit()
+    flash(_("Đã duyệt %(n)d đóng góp.", n=approved), "success")
+    return redirect(url_for("campaigns.review"))
+
+
+@bp.route("/evidence/<name>")
+@signed_in
+def evidence(name: str):
+    contribution = db.session.scalar(select(Contribution).where(Contribution.photo_name == name))
+    if contribution is None:
+        abort(404)
+    if contribution.member_id != current_user.id and not (
+        current_user.role in VERIFIERS and may_manage_user(current_user, contribution.member)
+    ):
+        abort(403)
+    response = send_from_directory(evidence_dir(), name, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.route("/notifications")
+@signed_in
+def notifications():
+    items = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.created_at.desc())
+        .limit(50)
+    ).all()
+    return render_template("campaigns/notifications.html", items=items)
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@signed_in
+def mark_notifications_read():
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        .values(read_at=now())
+    )
+    db.session.commit()
+    return redirect(url_for("campaigns.notifications"))

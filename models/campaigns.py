@@ -1,0 +1,131 @@
+"""Campaigns, their activity types, members' contributions, notifications and frozen results."""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models import UTCDateTime, db
+from models.accounts import User
+from models.units import Unit
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Campaign(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text, default="")
+    template: Mapped[str] = mapped_column(String(32), default="custom")
+    scope_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    # Comma-separated unit kinds that compete on the boards, e.g. "ward,quarter,team".
+    ranked_kinds: Mapped[str] = mapped_column(String(120), default="quarter")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Side effects done by the scheduler; status itself never depends on these.
+    start_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    scope_unit: Mapped[Unit] = relationship()
+    created_by: Mapped[User] = relationship()
+    activity_types: Mapped[list["ActivityType"]] = relationship(
+        back_populates="campaign", order_by="ActivityType.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def ranked_kind_list(self) -> list[str]:
+        return [kind for kind in self.ranked_kinds.split(",") if kind]
+
+
+class ActivityType(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    points: Mapped[int]
+    unit_label: Mapped[str] = mapped_column(String(40), default="")
+    needs_evidence: Mapped[bool] = mapped_column(default=False)
+    needs_verification: Mapped[bool] = mapped_column(default=True)
+    cap_per_member: Mapped[int | None]
+    cap_window: Mapped[str] = mapped_column(String(10), default="day")  # day, week, campaign
+    once_per_beneficiary: Mapped[bool] = mapped_column(default=False)
+    # None: no target; "absolute": target_value per unit; "share": target_value percent of adults.
+    target_kind: Mapped[str | None] = mapped_column(String(10))
+    target_value: Mapped[int | None]
+    is_headline: Mapped[bool] = mapped_column(default=False)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="activity_types")
+
+    @property
+    def counts_outcomes(self) -> bool:
+        return self.target_kind is not None
+
+
+class Contribution(db.Model):
+    __table_args__ = (
+        UniqueConstraint("member_id", "idempotency_key"),
+        # Once-per-beneficiary, enforced by the database too so two phones cannot race past it.
+        Index(
+            "uq_contribution_beneficiary",
+            "activity_type_id",
+            "beneficiary_hash",
+            unique=True,
+            sqlite_where=text("beneficiary_hash IS NOT NULL AND status != 'rejected'"),
+            postgresql_where=text("beneficiary_hash IS NOT NULL AND status != 'rejected'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    activity_type_id: Mapped[int] = mapped_column(ForeignKey("activity_type.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    quantity: Mapped[int]
+    # Points fixed when logged: changing an activity type's points later rewrites nothing.
+    points: Mapped[int]
+    occurred_on: Mapped[date]
+    beneficiary_hash: Mapped[str | None] = mapped_column(String(64))
+    beneficiary_last3: Mapped[str | None] = mapped_column(String(3))
+    beneficiary_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # The member confirmed the resident agreed to be recorded (Decree 13: consent is explicit).
+    beneficiary_consent: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    photo_name: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    activity_type: Mapped[ActivityType] = relationship()
+    member: Mapped[User] = relationship(foreign_keys=[member_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    beneficiary_unit: Mapped[Unit | None] = relationship()
+
+
+class Notification(db.Model):
+    __table_args__ = (UniqueConstraint("user_id", "kind", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign | None] = relationship()
+
+
+class CampaignResult(db.Model):
+    """Final standings frozen once when a campaign ends; unique per campaign."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), unique=True)
+    frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    standings: Mapped[dict] = mapped_column(JSON)

@@ -1,0 +1,220 @@
+"""The score ledger: the one door through which any feature awards or reverses points.
+
+Every point is a ledger row pointing at its cause. The aggregates that leaderboards read are
+updated in the same transaction with atomic upserts (`points = points + excluded.points`), never
+read-modify-write in Python. `verify` recomputes them from the ledger; `rebuild` replaces them.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
+
+from models import LedgerEntry, MemberDayScore, MemberScore, OutcomeCount, UnitDayScore, UnitScore, User, db
+from models.scoring import AGGREGATES
+
+KEYS = {
+    UnitScore: ("campaign_id", "unit_id"),
+    UnitDayScore: ("campaign_id", "unit_id", "day"),
+    MemberScore: ("campaign_id", "member_id"),
+    MemberDayScore: ("campaign_id", "member_id", "day"),
+    OutcomeCount: ("activity_type_id", "unit_id"),
+}
+
+
+@dataclass
+class Award:
+    """What one ledger row says: who caused how many points, on which day, for whom."""
+
+    campaign_id: int
+    cause_type: str
+    cause_id: int
+    points: int
+    day: date
+    unit_ids: Iterable[int]
+    member_id: int | None = None
+    activity_type_id: int | None = None
+    outcome: int = 0
+    outcome_unit_ids: Iterable[int] = field(default_factory=tuple)
+
+
+def encode_units(unit_ids: Iterable[int]) -> str:
+    ids = sorted(set(unit_ids))
+    return f"/{'/'.join(map(str, ids))}/" if ids else ""
+
+
+def decode_units(encoded: str) -> list[int]:
+    return [int(part) for part in encoded.strip("/").split("/") if part]
+
+
+def credited_unit_ids(member: User) -> list[int]:
+    """Each unit at most once: the ancestor chains of home quarter, team and youth union, merged."""
+    ids: set[int] = set()
+    for unit in (member.home_unit, member.team, member.youth_union):
+        if unit is not None:
+            ids.update(unit.ancestor_ids)
+    return sorted(ids)
+
+
+def _deltas(entries: Iterable) -> dict:
+    """Aggregate changes implied by ledger rows (LedgerEntry objects or row mappings)."""
+    deltas = {model: defaultdict(int) for model in AGGREGATES}
+    for entry in entries:
+        if entry.points:
+            for unit_id in decode_units(entry.credited_units):
+                deltas[UnitScore][(entry.campaign_id, unit_id)] += entry.points
+                deltas[UnitDayScore][(entry.campaign_id, unit_id, entry.day)] += entry.points
+            if entry.member_id is not None:
+                deltas[MemberScore][(entry.campaign_id, entry.member_id)] += entry.points
+                deltas[MemberDayScore][(entry.campaign_id, entry.member_id, entry.day)] += entry.points
+        if entry.outcome and entry.activity_type_id is not None:
+            for unit_id in decode_units(entry.outcome_units):
+                deltas[OutcomeCount][(entry.activity_type_id, unit_id)] += entry.outcome
+    return deltas
+
+
+def _value_column(model) -> str:
+    return "count" if model is OutcomeCount else "points"
+
+
+def _apply(deltas: dict) -> None:
+    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    for model, changes in deltas.items():
+        if not changes:
+            continue
+        keys, column = KEYS[model], _value_column(model)
+        statement = insert(model.__table__)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={column: model.__table__.c[column] + statement.excluded[column]}
+        )
+        # Sorted keys: concurrent writers lock aggregate rows in one order and cannot deadlock.
+        rows = [dict(zip(keys, key, strict=True)) | {column: value} for key, value in sorted(changes.items())]
+        db.session.execute(statement, rows)
+
+
+def award_many(awards: list[Award]) -> list[LedgerEntry]:
+    """Write ledger rows and move every aggregate they touch, in the caller's transaction."""
+    entries = [
+        LedgerEntry(
+            campaign_id=item.campaign_id,
+            cause_type=item.cause_type,
+            cause_id=item.cause_id,
+            member_id=item.member_id,
+            points=item.points,
+            day=item.day,
+            credited_units=encode_units(item.unit_ids),
+            activity_type_id=item.activity_type_id,
+            outcome=item.outcome,
+            outcome_units=encode_units(item.outcome_unit_ids) if item.outcome else "",
+        )
+        for item in awards
+    ]
+    db.session.add_all(entries)
+    db.session.flush()
+    _apply(_deltas(entries))
+    return entries
+
+
+def award(item: Award) -> LedgerEntry:
+    """Write one ledger row and its aggregate changes."""
+    return award_many([item])[0]
+
+
+def reverse(entry: LedgerEntry) -> LedgerEntry:
+    """Cancel a row with its mirror image, counted on the day of the row it reverses."""
+    mirror = LedgerEntry(
+        campaign_id=entry.campaign_id,
+        cause_type=entry.cause_type,
+        cause_id=entry.cause_id,
+        member_id=entry.member_id,
+        points=-entry.points,
+        day=entry.day,
+        credited_units=entry.credited_units,
+        activity_type_id=entry.activity_type_id,
+        outcome=-entry.outcome,
+        outcome_units=entry.outcome_units,
+        reverses_id=entry.id,
+    )
+    db.session.add(mirror)
+    db.session.flush()
+    _apply(_deltas([mirror]))
+    return mirror
+
+
+def live_entries(cause_id: int, cause_types: tuple[str, ...]) -> list[LedgerEntry]:
+    """Rows of a cause that still count: neither reversals nor reversed."""
+    mirror = aliased(LedgerEntry)
+    return db.session.scalars(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.cause_id == cause_id,
+            LedgerEntry.cause_type.in_(cause_types),
+            LedgerEntry.reverses_id.is_(None),
+            ~select(mirror.id).where(mirror.reverses_id == LedgerEntry.id).exists(),
+        )
+        .order_by(LedgerEntry.id)
+    ).all()
+
+
+def reverse_cause(cause_id: int, cause_types: tuple[str, ...]) -> list[LedgerEntry]:
+    """Cancel everything a cause still counts for; returns the mirror rows."""
+    return [reverse(entry) for entry in live_entries(cause_id, cause_types)]
+
+
+def _expected() -> dict:
+    rows = db.session.execute(
+        select(
+            LedgerEntry.campaign_id,
+            LedgerEntry.member_id,
+            LedgerEntry.points,
+            LedgerEntry.day,
+            LedgerEntry.credited_units,
+            LedgerEntry.activity_type_id,
+            LedgerEntry.outcome,
+            LedgerEntry.outcome_units,
+        ).execution_options(yield_per=20_000)
+    )
+    deltas = _deltas(rows)
+    return {model: {key: value for key, value in changes.items() if value} for model, changes in deltas.items()}
+
+
+def _stored(model) -> dict:
+    keys, column = KEYS[model], _value_column(model)
+    table = model.__table__
+    query = select(*(table.c[key] for key in keys), table.c[column]).execution_options(yield_per=20_000)
+    return {tuple(row[:-1]): row[-1] for row in db.session.execute(query) if row[-1]}
+
+
+def verify() -> list[str]:
+    """Every difference between the aggregates and a recomputation from the ledger."""
+    mismatches = []
+    for model, expected in _expected().items():
+        stored = _stored(model)
+        for key in sorted(set(expected) | set(stored), key=str):
+            if expected.get(key, 0) != stored.get(key, 0):
+                mismatches.append(
+                    f"{model.__tablename__} {dict(zip(KEYS[model], key, strict=True))}: "
+                    f"stored {stored.get(key, 0)}, ledger says {expected.get(key, 0)}"
+                )
+    return mismatches
+
+
+def rebuild() -> None:
+    """Replace every aggregate with its recomputation from the ledger."""
+    expected = _expected()
+    for model in AGGREGATES:
+        db.session.execute(delete(model))
+    _apply(expected)
+
+
+def competition_ranks(values: list) -> list[int]:
+    """Ranks for values already sorted best first; equal values share a rank (1, 2, 2, 4)."""
+    ranks: list[int] = []
+    for position, value in enumerate(values):
+        ranks.append(ranks[-1] if position and value == values[position - 1] else position + 1)
+    return ranks
