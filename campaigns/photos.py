@@ -18,7 +18,7 @@ class PhotoRefused(ValueError):
 
 
 def evidence_dir() -> Path:
-    path = Path(current_app.instance_path) / "evidence"
+    path = Path(current_app.config.get("EVIDENCE_DIR") or Path(current_app.instance_path) / "evidence")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from jinja2 import StrictUndefined
@@ -42,6 +43,8 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        if not has_app_context():  # a redirect followed from inside the isolated request
+            return super().open(*args, **kwargs)
         db.session.commit()
         response = contextvars.Context().run(super().open, *args, **kwargs)
         db.session.commit()
@@ -49,7 +52,12 @@ class IsolatedClient(FlaskClient):
 
 
 def make_test_app(**overrides):
-    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": DATABASE_URL, "RATELIMIT_STORAGE_URI": "memory://"}
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "EVIDENCE_DIR": f"{_TMP}/evidence",
+    }
     config.update(overrides)
     app = create_app(config)
     app.jinja_env.undefined = StrictUndefined
