@@ -3,6 +3,7 @@ status comes from the clock, these only perform the side effects at start and en
 
 from datetime import datetime
 
+from flask import Flask
 from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -110,10 +111,19 @@ def run_campaign_events(at: datetime) -> dict[str, int]:
     return {"announced": len(started), "frozen": frozen_count}
 
 
-def sweep() -> None:
-    """The scheduler's job: run in the app that started the scheduler, in one short transaction."""
-    from core.scheduler import scheduler_app
+def run_sweep(app: Flask) -> dict[str, int]:
+    """One sweep in its own app context and one short write transaction."""
+    with app.app_context(), immediate_transactions():
+        try:
+            done = run_campaign_events(now())
+            db.session.commit()
+            return done
+        finally:
+            db.session.remove()
 
-    with scheduler_app().app_context(), immediate_transactions():
-        run_campaign_events(now())
-        db.session.commit()
+
+def sweep() -> None:
+    """The scheduler's job, run in the app that started the scheduler."""
+    from core.scheduler import scheduler_app  # the scheduler imports this module by name
+
+    run_sweep(scheduler_app())

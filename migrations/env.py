@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from models import UNMANAGED_TABLES
+
 config = context.config
 # Keep the application's loggers: alembic's default would silence every logger created before it.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -15,7 +17,7 @@ config.set_main_option("sqlalchemy.url", target_db.engine.url.render_as_string(h
 
 def include_object(obj, name, type_, reflected, compare_to):
     # APScheduler creates and owns its job table; autogenerate must never propose dropping it.
-    return not (type_ == "table" and name == "apscheduler_jobs")
+    return not (type_ == "table" and name in UNMANAGED_TABLES)
 
 
 def render_item(type_, obj, autogen_context):

@@ -40,6 +40,8 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Tables that live in the database but belong to libraries (APScheduler creates its job store).
+UNMANAGED_TABLES = frozenset({"apscheduler_jobs"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _immediate = ContextVar("immediate_transactions", default=False)
 
