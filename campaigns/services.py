@@ -321,6 +321,22 @@ def _counted_so_far(member: User, activity: ActivityType, first: date, last: dat
     )
 
 
+def _lock_member(member: User) -> None:
+    """Serialise one member's writes on PostgreSQL (SQLite already holds the write lock), so two
+    phones cannot both slip under a cap."""
+    db.session.execute(select(User.id).where(User.id == member.id).with_for_update())
+
+
+def _cap_message(activity: ActivityType, used: int) -> str:
+    return _(
+        "Vượt giới hạn %(cap)d %(unit)s %(window)s cho mỗi người (đã ghi %(used)d).",
+        cap=activity.cap_per_member,
+        unit=activity.unit_label,
+        window=CAP_WINDOW_LABELS[activity.cap_window],
+        used=used,
+    )
+
+
 def _earlier_beneficiary(activity: ActivityType, beneficiary_hash: str) -> Contribution | None:
     return db.session.scalar(
         select(Contribution).where(
@@ -362,9 +378,7 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
     activity = db.session.get(ActivityType, request.activity_type_id or 0)
     if activity is None or activity.campaign_id != campaign.id:
         raise Refused(_("Hãy chọn một hoạt động của chiến dịch."))
-    # Serialises one member's concurrent submissions on PostgreSQL (SQLite already holds the write lock),
-    # so two phones cannot both slip under the cap.
-    db.session.execute(select(User.id).where(User.id == member.id).with_for_update())
+    _lock_member(member)
 
     problems = []
     numbers: list[str] = []
@@ -409,15 +423,7 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
         first, last = _cap_window(activity, day)
         used = _counted_so_far(member, activity, first, last)
         if used + quantity > activity.cap_per_member:
-            problems.append(
-                _(
-                    "Vượt giới hạn %(cap)d %(unit)s %(window)s cho mỗi người (đã ghi %(used)d).",
-                    cap=activity.cap_per_member,
-                    unit=activity.unit_label,
-                    window=CAP_WINDOW_LABELS[activity.cap_window],
-                    used=used,
-                )
-            )
+            problems.append(_cap_message(activity, used))
     hashes = [keyed_hash(number) for number in numbers]
     for number, beneficiary_hash in zip(numbers, hashes, strict=True):
         duplicate = _earlier_beneficiary(activity, beneficiary_hash)
@@ -529,6 +535,13 @@ def correct(actor: User, contribution: Contribution, quantity: int, reason: str,
         raise Refused(_("Số lượng mới phải từ 1 đến %(n)d và khác số cũ.", n=MAX_QUANTITY))
     if not (reason or "").strip():
         raise Refused(_("Hãy ghi lý do điều chỉnh."))
+    activity = contribution.activity_type
+    if activity.cap_per_member:
+        _lock_member(contribution.member)
+        first, last = _cap_window(activity, contribution.occurred_on)
+        others = _counted_so_far(contribution.member, activity, first, last) - contribution.quantity
+        if others + quantity > activity.cap_per_member:
+            raise Refused(_cap_message(activity, others))
     each = contribution.points // contribution.quantity
     reverse_cause(contribution.id, CONTRIBUTION_CAUSES)
     contribution.quantity = quantity

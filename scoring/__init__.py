@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -61,20 +61,21 @@ def credited_unit_ids(member: User) -> list[int]:
     return sorted(ids)
 
 
-def _deltas(entries: Iterable) -> dict:
-    """Aggregate changes implied by ledger rows (LedgerEntry objects or row mappings)."""
+def _deltas(rows: Iterable) -> dict:
+    """Aggregate changes implied by ledger rows, given as mappings of LedgerEntry columns."""
     deltas = {model: defaultdict(int) for model in AGGREGATES}
-    for entry in entries:
-        if entry.points:
-            for unit_id in decode_units(entry.credited_units):
-                deltas[UnitScore][(entry.campaign_id, unit_id)] += entry.points
-                deltas[UnitDayScore][(entry.campaign_id, unit_id, entry.day)] += entry.points
-            if entry.member_id is not None:
-                deltas[MemberScore][(entry.campaign_id, entry.member_id)] += entry.points
-                deltas[MemberDayScore][(entry.campaign_id, entry.member_id, entry.day)] += entry.points
-        if entry.outcome and entry.activity_type_id is not None:
-            for unit_id in decode_units(entry.outcome_units):
-                deltas[OutcomeCount][(entry.activity_type_id, unit_id)] += entry.outcome
+    for row in rows:
+        campaign_id, member_id, points, day = row["campaign_id"], row["member_id"], row["points"], row["day"]
+        if points:
+            for unit_id in decode_units(row["credited_units"]):
+                deltas[UnitScore][(campaign_id, unit_id)] += points
+                deltas[UnitDayScore][(campaign_id, unit_id, day)] += points
+            if member_id is not None:
+                deltas[MemberScore][(campaign_id, member_id)] += points
+                deltas[MemberDayScore][(campaign_id, member_id, day)] += points
+        if row["outcome"] and row["activity_type_id"] is not None:
+            for unit_id in decode_units(row["outcome_units"]):
+                deltas[OutcomeCount][(row["activity_type_id"], unit_id)] += row["outcome"]
     return deltas
 
 
@@ -83,12 +84,12 @@ def _value_column(model) -> str:
 
 
 def _apply(deltas: dict) -> None:
-    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    dialect_insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
     for model, changes in deltas.items():
         if not changes:
             continue
         keys, column = KEYS[model], _value_column(model)
-        statement = insert(model.__table__)
+        statement = dialect_insert(model.__table__)
         statement = statement.on_conflict_do_update(
             index_elements=list(keys), set_={column: model.__table__.c[column] + statement.excluded[column]}
         )
@@ -97,53 +98,61 @@ def _apply(deltas: dict) -> None:
         db.session.execute(statement, rows)
 
 
-def award_many(awards: list[Award]) -> list[LedgerEntry]:
-    """Write ledger rows and move every aggregate they touch, in the caller's transaction."""
-    entries = [
-        LedgerEntry(
-            campaign_id=item.campaign_id,
-            cause_type=item.cause_type,
-            cause_id=item.cause_id,
-            member_id=item.member_id,
-            points=item.points,
-            day=item.day,
-            credited_units=encode_units(item.unit_ids),
-            activity_type_id=item.activity_type_id,
-            outcome=item.outcome,
-            outcome_units=encode_units(item.outcome_unit_ids) if item.outcome else "",
-        )
-        for item in awards
-    ]
-    db.session.add_all(entries)
-    db.session.flush()
-    _apply(_deltas(entries))
-    return entries
+def _write(rows: list[dict]) -> None:
+    db.session.execute(insert(LedgerEntry), rows)
+    _apply(_deltas(rows))
 
 
-def award(item: Award) -> LedgerEntry:
-    """Write one ledger row and its aggregate changes."""
-    return award_many([item])[0]
+def award_many(awards: list[Award]) -> None:
+    """Write ledger rows and move every aggregate they touch, in the caller's transaction.
 
-
-def reverse(entry: LedgerEntry) -> LedgerEntry:
-    """Cancel a row with its mirror image, counted on the day of the row it reverses."""
-    mirror = LedgerEntry(
-        campaign_id=entry.campaign_id,
-        cause_type=entry.cause_type,
-        cause_id=entry.cause_id,
-        member_id=entry.member_id,
-        points=-entry.points,
-        day=entry.day,
-        credited_units=entry.credited_units,
-        activity_type_id=entry.activity_type_id,
-        outcome=-entry.outcome,
-        outcome_units=entry.outcome_units,
-        reverses_id=entry.id,
+    One bulk insert and one upsert per aggregate table, however many rows: the same door serves a
+    single approval and a seed of a million contributions.
+    """
+    _write(
+        [
+            {
+                "campaign_id": item.campaign_id,
+                "cause_type": item.cause_type,
+                "cause_id": item.cause_id,
+                "member_id": item.member_id,
+                "points": item.points,
+                "day": item.day,
+                "credited_units": encode_units(item.unit_ids),
+                "activity_type_id": item.activity_type_id,
+                "outcome": item.outcome,
+                "outcome_units": encode_units(item.outcome_unit_ids) if item.outcome else "",
+                "reverses_id": None,
+            }
+            for item in awards
+        ]
     )
-    db.session.add(mirror)
-    db.session.flush()
-    _apply(_deltas([mirror]))
-    return mirror
+
+
+def award(item: Award) -> None:
+    """Write one ledger row and its aggregate changes."""
+    award_many([item])
+
+
+def reverse(entry: LedgerEntry) -> None:
+    """Cancel a row with its mirror image, counted on the day of the row it reverses."""
+    _write(
+        [
+            {
+                "campaign_id": entry.campaign_id,
+                "cause_type": entry.cause_type,
+                "cause_id": entry.cause_id,
+                "member_id": entry.member_id,
+                "points": -entry.points,
+                "day": entry.day,
+                "credited_units": entry.credited_units,
+                "activity_type_id": entry.activity_type_id,
+                "outcome": -entry.outcome,
+                "outcome_units": entry.outcome_units,
+                "reverses_id": entry.id,
+            }
+        ]
+    )
 
 
 def live_entries(cause_id: int, cause_types: tuple[str, ...]) -> list[LedgerEntry]:
@@ -161,9 +170,10 @@ def live_entries(cause_id: int, cause_types: tuple[str, ...]) -> list[LedgerEntr
     ).all()
 
 
-def reverse_cause(cause_id: int, cause_types: tuple[str, ...]) -> list[LedgerEntry]:
-    """Cancel everything a cause still counts for; returns the mirror rows."""
-    return [reverse(entry) for entry in live_entries(cause_id, cause_types)]
+def reverse_cause(cause_id: int, cause_types: tuple[str, ...]) -> None:
+    """Cancel everything a cause still counts for."""
+    for entry in live_entries(cause_id, cause_types):
+        reverse(entry)
 
 
 def _expected() -> dict:
@@ -179,7 +189,7 @@ def _expected() -> dict:
             LedgerEntry.outcome_units,
         ).execution_options(yield_per=20_000)
     )
-    deltas = _deltas(rows)
+    deltas = _deltas(row._mapping for row in rows)
     return {model: {key: value for key, value in changes.items() if value} for model, changes in deltas.items()}
 
 

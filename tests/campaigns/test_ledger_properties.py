@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
@@ -46,6 +46,7 @@ def campaign(make_campaign):
 # Fixtures are made once per test, not per example: each example starts by clearing the rows.
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=operations)
+@example(steps=[("log_count", 0, 0, 1), ("approve", 0), ("correct", 0, 21)])  # a correction past the cap
 def test_aggregates_always_match_the_ledger(people, campaign, clock, steps):
     _clear()
     counted = activity(campaign, "hồ sơ")  # cap 20 a day, needs verification
