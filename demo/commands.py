@@ -1,27 +1,46 @@
+import random
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from campaigns.tasks import run_campaign_events
+from core.clock import now
+from demo.campaigns import add_demo_contributions, seed_demo_campaigns
 from demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed_demo_data
 from models import Unit, db, immediate_transactions
+
+# A fresh demo gets enough activity for boards and a review queue to show something.
+STARTER_CONTRIBUTIONS = {"small": 400, "province": 5_000}
 
 
 @click.command("seed-demo")
 @click.option("--scale", type=click.Choice(["small", "province"]), default="small", show_default=True)
+@click.option("--contributions", type=click.IntRange(min=0), default=0, help="Add N more contributions.")
 @click.option("--if-empty", is_flag=True, help="Only seed when the database has no units yet.")
 @with_appcontext
-def seed_demo(scale: str, if_empty: bool) -> None:
+def seed_demo(scale: str, contributions: int, if_empty: bool) -> None:
     """Load realistic demo data (idempotent) and print the demo logins."""
     if current_app.config["PRODUCTION"]:
         raise click.ClickException("seed-demo is for development and demos; THIDUA_ENV=production refuses it.")
+    at = now()
+    rng = random.Random()
     with immediate_transactions():
         if if_empty and db.session.scalar(select(func.count()).select_from(Unit)):
             click.echo("Database already has units; demo data not added.")
         else:
             units, users = seed_demo_data(scale)
+            new_campaigns = seed_demo_campaigns(at)
             db.session.commit()
-            click.echo(f"Added {units} units and {users} users ({scale} demo).")
+            click.echo(f"Added {units} units, {users} users and {new_campaigns} campaigns ({scale} demo).")
+            if new_campaigns:
+                add_demo_contributions(STARTER_CONTRIBUTIONS[scale], at, rng, pending_share=0.05)
+        if contributions:
+            added = add_demo_contributions(contributions, at, rng)
+            click.echo(f"Added {added} approved contributions.")
+        run_campaign_events(at)
+        db.session.commit()
     click.echo(f"Demo logins at http://127.0.0.1:5000/login (password for all: {DEMO_PASSWORD}):")
     for username, who in DEMO_LOGINS:
         click.echo(f"  {username:<16} {who}")

@@ -1,7 +1,10 @@
 from sqlalchemy import func, select
 
+from campaigns.services import campaign_status
+from core.clock import now
 from demo.seed import DEMO_PASSWORD
-from models import Unit, User, db
+from models import Campaign, CampaignResult, Contribution, LedgerEntry, Unit, User, db
+from scoring import verify
 from tests.conftest import login
 
 
@@ -19,7 +22,7 @@ def test_small_demo_is_idempotent_and_prints_logins(runner, client):
     counts = _counts()
     assert counts[0] > 100 and counts[1] > 300
     second = runner.invoke(args=["seed-demo", "--scale", "small"])
-    assert second.exit_code == 0 and "Added 0 units and 0 users" in second.output
+    assert second.exit_code == 0 and "Added 0 units, 0 users and 0 campaigns" in second.output
     assert _counts() == counts
     assert runner.invoke(args=["seed-demo", "--if-empty"]).exit_code == 0
     assert _counts() == counts
@@ -54,3 +57,25 @@ def test_province_demo_has_province_scale(runner):
     assert kinds["ward"] + kinds["commune"] == 95
     assert 900 <= kinds["quarter"] <= 1100 and 1800 <= kinds["team"] <= 2200
     assert 12_000 <= db.session.scalar(select(func.count()).select_from(User)) <= 14_500
+
+
+def test_demo_has_running_ended_and_scheduled_campaigns_with_scores(runner):
+    runner.invoke(args=["seed-demo"])
+    at = now()
+    statuses = {campaign.slug: campaign_status(campaign, at) for campaign in db.session.scalars(select(Campaign))}
+    assert statuses == {
+        "chu-ky-so-dong-nai": "active",
+        "tuan-khong-giay-binh-loc": "ended",
+        "kich-hoat-vneid-binh-loc": "scheduled",
+    }
+    ended = db.session.scalar(select(Campaign).where(Campaign.slug == "tuan-khong-giay-binh-loc"))
+    result = db.session.scalar(select(CampaignResult).where(CampaignResult.campaign_id == ended.id))
+    assert result.standings["quarter"][0]["points"] > 0
+    assert db.session.scalar(select(func.count()).select_from(Contribution).where(Contribution.status == "pending"))
+    before = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+    more = runner.invoke(args=["seed-demo", "--contributions", "3000"])
+    assert more.exit_code == 0 and "Added 3000 approved contributions." in more.output
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == before + 3000
+    assert verify() == []
+    # Frozen results stay frozen: bulk additions go to the running campaign only.
+    assert db.session.scalar(select(CampaignResult.standings).where(CampaignResult.id == result.id)) == result.standings
