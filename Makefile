@@ -32,10 +32,12 @@ translations-update: $(VENV)/.installed
 run: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --scale small --if-empty
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	SCHEDULER_EMBEDDED=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
 
+# Several web workers and exactly one scheduler process beside them.
 serve: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade
+	trap 'kill 0' EXIT; $(BIN)/flask scheduler & \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - "app:create_app()"
 
 # Debian's Chromium for the browser tests; Playwright drives it and never downloads its own.

@@ -3,7 +3,10 @@
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+from models import db
 
 MESSAGES = {
     400: (_l("Yêu cầu không hợp lệ"), _l("Máy chủ không hiểu yêu cầu này. Hãy tải lại trang và thử lại.")),
@@ -15,6 +18,7 @@ MESSAGES = {
         _l("Quá nhiều lần thử"),
         _l("Bạn đã thử quá nhiều lần trong thời gian ngắn. Vui lòng đợi vài phút rồi thử lại."),
     ),
+    503: (_l("Hệ thống đang bận"), _l("Có quá nhiều người gửi cùng lúc. Hãy đợi vài giây rồi gửi lại.")),
     500: (_l("Lỗi hệ thống"), _l("Đã có lỗi xảy ra. Chúng tôi đã ghi nhận; vui lòng thử lại sau.")),
 }
 CSRF_MESSAGE = _l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy tải lại trang và gửi lại.")
@@ -30,6 +34,15 @@ def render_error(error: HTTPException):
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
+def render_busy(error: OperationalError):
+    """SQLite still busy after its timeout: a clean "try again", never a stack trace."""
+    if "locked" not in str(error.orig):
+        raise error
+    db.session.rollback()
+    return render_error(ServiceUnavailable())
+
+
 def register_error_handlers(app):
     # Unhandled exceptions reach this as InternalServerError after Flask has logged them.
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(OperationalError, render_busy)

@@ -113,3 +113,19 @@ def test_unexpected_errors_show_a_translated_500_page(app, client):
     assert response.status_code == 500
     assert "Lỗi hệ thống" in response.get_data(as_text=True)
     assert "System error" in client.get("/boom?lang=en").get_data(as_text=True)
+
+
+def test_a_database_still_busy_after_its_timeout_gets_a_clean_503(app, client):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from core.access import public
+
+    def busy():
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+
+    app.add_url_rule("/busy", "busy", public(busy))
+    response = client.get("/busy")
+    assert response.status_code == 503
+    assert "Hệ thống đang bận" in response.get_data(as_text=True)
