@@ -82,7 +82,8 @@ def test_two_sweeps_at_once_make_one_snapshot(app, people, make_campaign, clock)
 
 def test_two_real_schedulers_started_at_once_make_one_snapshot(app, people, make_campaign):
     make_campaign(days=2, starts=START - timedelta(days=20))  # ended in real time, long ago
-    schedulers = [build_scheduler(make_test_app(SCHEDULER_INTERVAL_SECONDS=3600)) for _ in range(2)]
+    apps = [make_test_app(SCHEDULER_INTERVAL_SECONDS=3600) for _ in range(2)]
+    schedulers = [build_scheduler(scheduler_app) for scheduler_app in apps]
     for scheduler in schedulers:
         scheduler.start()
     deadline = time.monotonic() + 15
@@ -91,7 +92,14 @@ def test_two_real_schedulers_started_at_once_make_one_snapshot(app, people, make
         db.session.commit()
     time.sleep(1)
     for scheduler in schedulers:
+        store = scheduler._jobstores["default"]
         scheduler.shutdown()
+        # APScheduler disposes the job store before its loop thread stops; that thread may check a
+        # connection back in afterwards, so dispose again once it has.
+        store.engine.dispose()
+    for scheduler_app in apps:
+        with scheduler_app.app_context():
+            db.engine.dispose()
     db.session.commit()
     assert _count(CampaignResult) == 1
 
