@@ -1,7 +1,7 @@
 """The application factory: configuration, extensions, blueprints and CLI commands."""
 
 from flask import Flask
-from flask_babel import format_number
+from flask_babel import format_decimal, format_number
 
 from accounts import bp as accounts_bp
 from accounts.commands import create_admin
@@ -18,6 +18,7 @@ from demo.commands import seed_demo
 from extensions import babel, csrf, htmx, limiter, login_manager, migrate
 from models import db
 from scoring.commands import verify_scores
+from training import bp as training_bp
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -39,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(campaigns_bp)
+    app.register_blueprint(training_bp)
     public(app.view_functions["static"])
 
     app.before_request(enforce_route_access)
@@ -46,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.filters["format_number"] = format_number
+    app.jinja_env.filters["format_decimal"] = format_decimal
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
     app.cli.add_command(scheduler_command)

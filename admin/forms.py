@@ -1,6 +1,5 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -34,7 +33,3 @@ class UserForm(FlaskForm):
         """Only a province admin may hand out the admin role."""
         if actor_role != "admin":
             self.role.choices = [choice for choice in self.role.choices if choice.value != "admin"]
-
-
-class ImportForm(FlaskForm):
-    file = FileField(_l("Tệp CSV"), validators=[FileRequired(_l("Hãy chọn một tệp CSV."))])

@@ -13,9 +13,10 @@ from accounts.services import (
     user_problems,
 )
 from admin import bp
-from admin.forms import ImportForm, UnitForm, UserForm
+from admin.forms import UnitForm, UserForm
 from admin.services import UnitFields, create_unit, find_unit, import_units, unit_problems, update_unit
 from core.access import managed_root, managed_units_clause, may_manage_unit, may_manage_user, roles
+from core.forms import ImportForm
 from core.rendering import render_page
 from models import Unit, User, db
 

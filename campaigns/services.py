@@ -16,6 +16,7 @@ from campaigns.presets import PRESETS
 from core.access import managed_members_clause, may_manage_unit, may_manage_user
 from core.clock import iso_week_start, local_date
 from core.privacy import keyed_hash
+from core.rules import Refused
 from core.text import ascii_slug
 from models import ActivityType, Campaign, Contribution, Unit, User, db
 from models.units import KIND_LABELS
@@ -38,14 +39,6 @@ RANKABLE_KINDS = ("ward", "quarter", "youth_union", "team", "agency")
 CONTRIBUTION_CAUSES = ("contribution", "correction")
 MAX_QUANTITY = 1000
 MAX_CAMPAIGN_DAYS = 366
-
-
-class Refused(Exception):
-    """A request the rules turn down; carries messages in the user's language. Nothing was changed."""
-
-    def __init__(self, *messages: str):
-        super().__init__(*messages)
-        self.messages = list(messages)
 
 
 # --- lifecycle -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from core.clock import now
 from demo.campaigns import add_demo_contributions, seed_demo_campaigns
 from demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed_demo_data
 from models import Unit, db, immediate_transactions
+from training.services import seed_courses
 
 # A fresh demo gets enough activity for boards and a review queue to show something.
 STARTER_CONTRIBUTIONS = {"small": 400, "province": 5_000}
@@ -31,6 +32,7 @@ def seed_demo(scale: str, contributions: int, if_empty: bool) -> None:
             click.echo("Database already has units; demo data not added.")
         else:
             units, users = seed_demo_data(scale)
+            seed_courses()
             new_campaigns = seed_demo_campaigns(at)
             db.session.commit()
             click.echo(f"Added {units} units, {users} users and {new_campaigns} campaigns ({scale} demo).")

@@ -85,6 +85,7 @@ def _begin_sqlite(conn):
 
 from models.accounts import User  # noqa: E402
 from models.campaigns import ActivityType, Campaign, CampaignResult, Contribution, Notification  # noqa: E402
+from models.quizzes import Attempt, AttemptQuestion, Choice, Question, Quiz  # noqa: E402
 from models.scoring import (  # noqa: E402
     LedgerEntry,
     MemberDayScore,
@@ -93,12 +94,20 @@ from models.scoring import (  # noqa: E402
     UnitDayScore,
     UnitScore,
 )
+from models.training import Completion, Course  # noqa: E402
 from models.units import Unit  # noqa: E402
 
 __all__ = [
     "db",
     "immediate_transactions",
     "ActivityType",
+    "Attempt",
+    "AttemptQuestion",
+    "Choice",
+    "Completion",
+    "Course",
+    "Question",
+    "Quiz",
     "Campaign",
     "CampaignResult",
     "Contribution",

@@ -14,7 +14,7 @@ from campaigns.services import LogRequest, Refused, approve, correct, log_contri
 from models import Contribution, LedgerEntry, db
 from models.scoring import AGGREGATES
 from scoring import verify
-from tests.campaigns.conftest import activity
+from tests.conftest import activity
 
 DAYS = [date(2026, 11, day) for day in (2, 3, 4, 5)]
 PHONES = [f"09123456{n:02d}" for n in range(6)]

@@ -6,9 +6,8 @@ from sqlalchemy import func, select
 from campaigns.services import Refused, archive, campaign_status, end_early, extend, publish
 from models import Campaign, MemberScore, db
 from scoring import verify
-from tests.campaigns.conftest import START
 from tests.campaigns.test_logging import log
-from tests.conftest import csrf_token, login
+from tests.conftest import START, csrf_token, login
 
 
 def test_status_follows_the_clock(make_campaign, clock):

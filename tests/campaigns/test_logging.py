@@ -7,8 +7,7 @@ from werkzeug.test import EnvironBuilder
 
 from models import Contribution, LedgerEntry, MemberScore, OutcomeCount, UnitScore, db
 from scoring import verify
-from tests.campaigns.conftest import activity
-from tests.conftest import csrf_from, login
+from tests.conftest import activity, csrf_from, login
 
 
 def log(client, campaign, activity_type, photo=None, **fields):

@@ -7,9 +7,8 @@ from sqlalchemy import func, select
 from campaigns.tasks import run_campaign_events, run_sweep
 from core.scheduler import build_scheduler, take_scheduler_lock
 from models import Campaign, CampaignResult, Notification, db
-from tests.campaigns.conftest import START, activity
 from tests.campaigns.test_logging import log
-from tests.conftest import login, make_test_app
+from tests.conftest import START, activity, login, make_test_app
 
 
 def _count(model, *where):

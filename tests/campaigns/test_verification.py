@@ -2,9 +2,8 @@ from sqlalchemy import func, select
 
 from models import Contribution, LedgerEntry, MemberScore, OutcomeCount, UnitScore, db
 from scoring import verify
-from tests.campaigns.conftest import activity
 from tests.campaigns.test_logging import jpeg, log
-from tests.conftest import csrf_from, login
+from tests.conftest import activity, csrf_from, login
 
 
 def _pending(app, make_campaign, quantity="3"):

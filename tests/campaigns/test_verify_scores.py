@@ -1,9 +1,8 @@
 from sqlalchemy import select, update
 
 from models import MemberScore, UnitScore, db
-from tests.campaigns.conftest import activity
 from tests.campaigns.test_logging import log
-from tests.conftest import login
+from tests.conftest import activity, login
 
 
 def test_verify_scores_finds_tampering_and_repairs_it(client, runner, people, tree, make_campaign):
