@@ -17,6 +17,7 @@ from core.scheduler import scheduler_command, start_embedded_scheduler
 from demo.commands import seed_demo
 from extensions import babel, csrf, htmx, limiter, login_manager, migrate
 from models import db
+from quizzes import bp as quizzes_bp
 from scoring.commands import verify_scores
 from training import bp as training_bp
 
@@ -41,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(training_bp)
+    app.register_blueprint(quizzes_bp)
     public(app.view_functions["static"])
 
     app.before_request(enforce_route_access)

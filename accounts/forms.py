@@ -1,17 +1,17 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from accounts.services import password_problem
+from core.forms import Form
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(), Length(max=256)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired()])
     new_password = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired(), Length(max=256)])
     confirm = PasswordField(

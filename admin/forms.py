@@ -1,14 +1,14 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from core.forms import Form
 from models.accounts import ROLE_LABELS
 from models.units import KIND_LABELS
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     code = StringField(_l("Mã đơn vị"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Tên đơn vị"), validators=[DataRequired(), Length(max=160)])
     kind = SelectField(_l("Loại"), choices=[SelectChoice(kind, label) for kind, label in KIND_LABELS.items()])
@@ -19,7 +19,7 @@ class UnitForm(FlaskForm):
     member_count = IntegerField(_l("Số thành viên"), validators=[Optional(), NumberRange(min=0, max=1_000_000)])
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Họ tên"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Vai trò"), choices=[SelectChoice(role, label) for role, label in ROLE_LABELS.items()])

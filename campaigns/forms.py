@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -18,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaigns.presets import PRESETS
 from campaigns.services import CAP_WINDOW_LABELS, RANKABLE_KINDS
+from core.forms import Form
 from models.units import KIND_LABELS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -28,7 +28,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     template = SelectField(
         _l("Mẫu"), choices=[SelectChoice(key, preset.label) for key, preset in PRESETS.items()], default="custom"
     )
@@ -42,11 +42,11 @@ class CampaignForm(FlaskForm):
     ends_at = DateTimeLocalField(_l("Kết thúc"), format=DATETIME_FORMAT, validators=[InputRequired()])
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(Form):
     ends_at = DateTimeLocalField(_l("Kết thúc mới"), format=DATETIME_FORMAT, validators=[InputRequired()])
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(Form):
     name = StringField(_l("Tên hoạt động"), validators=[DataRequired(), Length(max=160)])
     points = IntegerField(_l("Điểm mỗi đơn vị"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
     unit_label = StringField(_l("Đơn vị tính (người, hồ sơ, buổi…)"), validators=[Length(max=40)])
@@ -69,7 +69,7 @@ class ActivityForm(FlaskForm):
     is_headline = BooleanField(_l("Là chỉ tiêu chính của chiến dịch"))
 
 
-class LogForm(FlaskForm):
+class LogForm(Form):
     activity_type = SelectField(_l("Hoạt động"), choices=[], validators=[DataRequired()])
     quantity = IntegerField(_l("Số lượng"), validators=[Optional()], default=1)
     beneficiaries = TextAreaField(
@@ -83,10 +83,10 @@ class LogForm(FlaskForm):
     consent = BooleanField(_l("Người được hỗ trợ đã đồng ý cho ghi nhận (số chỉ được lưu dạng mã hoá, không hiển thị)"))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     reason = StringField(_l("Lý do"), validators=[Length(max=1000)])
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(Form):
     quantity = IntegerField(_l("Số lượng đúng"), validators=[InputRequired(), NumberRange(min=1, max=1000)])
     reason = StringField(_l("Lý do điều chỉnh"), validators=[DataRequired(), Length(max=1000)])

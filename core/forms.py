@@ -1,7 +1,50 @@
+"""The base form: WTForms' own messages ("This field is required.") in the user's language.
+
+WTForms ships no Vietnamese catalogue, so its built-in messages are translated here.
+"""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
+from core.i18n import current_language
 
-class ImportForm(FlaskForm):
+WTFORMS_VI = {
+    "This field is required.": "Trường này là bắt buộc.",
+    "Not a valid integer value.": "Hãy nhập một số nguyên.",
+    "Not a valid float value.": "Hãy nhập một số.",
+    "Not a valid decimal value.": "Hãy nhập một số.",
+    "Not a valid date value.": "Ngày không hợp lệ.",
+    "Not a valid datetime value.": "Thời điểm không hợp lệ.",
+    "Not a valid choice.": "Lựa chọn không hợp lệ.",
+    "'%(value)s' is not a valid choice for this field.": "'%(value)s' không phải lựa chọn hợp lệ.",
+    "Number must be at least %(min)s.": "Số phải từ %(min)s trở lên.",
+    "Number must be at most %(max)s.": "Số phải nhỏ hơn hoặc bằng %(max)s.",
+    "Number must be between %(min)s and %(max)s.": "Số phải từ %(min)s đến %(max)s.",
+    "Field must be at least %(min)d character long.": "Cần ít nhất %(min)d ký tự.",
+    "Field must be at least %(min)d characters long.": "Cần ít nhất %(min)d ký tự.",
+    "Field cannot be longer than %(max)d character.": "Không được dài quá %(max)d ký tự.",
+    "Field cannot be longer than %(max)d characters.": "Không được dài quá %(max)d ký tự.",
+    "Field must be between %(min)d and %(max)d characters long.": "Cần từ %(min)d đến %(max)d ký tự.",
+    "Invalid input.": "Dữ liệu không hợp lệ.",
+}
+
+
+class WtformsMessages:
+    """The translations object WTForms asks for its built-in messages."""
+
+    def gettext(self, string: str) -> str:
+        return WTFORMS_VI.get(string, string) if current_language() == "vi" else string
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+class Form(FlaskForm):
+    class Meta:
+        def get_translations(self, form):
+            return WtformsMessages()
+
+
+class ImportForm(Form):
     file = FileField(_l("Tệp CSV"), validators=[FileRequired(_l("Hãy chọn một tệp CSV."))])

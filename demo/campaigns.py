@@ -11,7 +11,8 @@ from sqlalchemy.orm import aliased
 
 from campaigns.services import CampaignFields, allowed_dates, campaign_status, create_campaign, publish
 from core.privacy import keyed_hash
-from models import Campaign, CampaignResult, Contribution, Unit, User, db
+from models import Campaign, CampaignResult, Contribution, Quiz, Unit, User, db
+from quizzes.services import QuizFields, create_quiz
 from scoring import Award, award_many, decode_units
 
 BATCH = 10_000
@@ -89,6 +90,31 @@ def seed_demo_campaigns(at: datetime) -> int:
         created += 1
     db.session.flush()
     return created
+
+
+DEMO_QUIZ_SLUG = "an-toan-mang"
+
+
+def seed_demo_quiz(at: datetime) -> None:
+    """A five-question quiz on online safety for Binh Loc's residents, open for a month."""
+    if db.session.scalar(select(Quiz.id).where(Quiz.slug == DEMO_QUIZ_SLUG)) is not None:
+        return
+    leader = db.session.scalar(select(User).where(User.username == "binhloc.leader"))
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == DEMO_CAMPAIGNS[0].slug))
+    quiz = create_quiz(
+        leader,
+        QuizFields(
+            title="An toàn trên không gian mạng — Bình Lộc",
+            scope_unit=db.session.scalar(select(Unit).where(Unit.code == "DN-BINHLOC")),
+            campaign=campaign,
+            question_count=5,
+            time_limit_seconds=180,
+            points_per_correct=2,
+            opens_at=at - timedelta(hours=1),
+            closes_at=at + timedelta(days=30),
+        ),
+    )
+    quiz.slug = DEMO_QUIZ_SLUG
 
 
 def _members_with_units(scope: Unit) -> list[tuple[int, int, list[int]]]:

@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 
 from campaigns.tasks import run_campaign_events
 from core.clock import now
-from demo.campaigns import add_demo_contributions, seed_demo_campaigns
+from demo.campaigns import add_demo_contributions, seed_demo_campaigns, seed_demo_quiz
 from demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed_demo_data
 from models import Unit, db, immediate_transactions
+from quizzes.services import seed_question_bank
 from training.services import seed_courses
 
 # A fresh demo gets enough activity for boards and a review queue to show something.
@@ -33,7 +34,9 @@ def seed_demo(scale: str, contributions: int, if_empty: bool) -> None:
         else:
             units, users = seed_demo_data(scale)
             seed_courses()
+            seed_question_bank()
             new_campaigns = seed_demo_campaigns(at)
+            seed_demo_quiz(at)
             db.session.commit()
             click.echo(f"Added {units} units, {users} users and {new_campaigns} campaigns ({scale} demo).")
             if new_campaigns:

@@ -1,11 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, FloatField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from core.forms import Form
 
-class CourseForm(FlaskForm):
+
+class CourseForm(Form):
     code = StringField(_l("Mã khoá học"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Tên khoá học"), validators=[DataRequired(), Length(max=200)])
     provider = StringField(_l("Đơn vị đào tạo"), validators=[Length(max=160)])
@@ -21,7 +22,7 @@ class CourseForm(FlaskForm):
     )
 
 
-class CompletionForm(FlaskForm):
+class CompletionForm(Form):
     course = SelectField(_l("Khoá học"), choices=[], validators=[DataRequired()])
     completed_on = DateField(_l("Ngày hoàn thành"), validators=[Optional()])
     certificate_code = StringField(_l("Mã chứng chỉ"), validators=[Length(max=80)])

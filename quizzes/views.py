@@ -1,0 +1,320 @@
+import io
+import json
+import secrets
+from datetime import timedelta
+
+import segno
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from campaigns.services import campaign_status
+from core.access import managed_units_clause, may_manage_unit, public, roles
+from core.clock import from_local, now, to_local
+from core.i18n import current_language
+from core.rendering import render_page
+from core.rules import Refused
+from extensions import limiter
+from models import Attempt, Campaign, Question, Quiz, Unit, db
+from models.units import WARD_KINDS
+from quizzes import bp
+from quizzes.forms import BankImportForm, JoinForm, QuizForm
+from quizzes.services import (
+    QuizFields,
+    answer,
+    attempt_for_device,
+    choices_in_order,
+    create_quiz,
+    current_question,
+    expire_if_late,
+    export_questions,
+    import_questions,
+    quarter_standing,
+    quarters_of,
+    quiz_is_open,
+    quiz_problems,
+    start_attempt,
+)
+
+LEADERS = ("admin", "ward_leader")
+DEVICE_COOKIE = "thidua_device"
+
+
+@bp.app_context_processor
+def quiz_helpers():
+    def localized(obj, field: str) -> str:
+        english = getattr(obj, f"{field}_en", "")
+        return english if current_language() == "en" and english else getattr(obj, f"{field}_vi")
+
+    return {"localized": localized}
+
+
+def _quiz_or_404(slug: str) -> Quiz:
+    quiz = db.session.scalar(select(Quiz).where(Quiz.slug == slug))
+    if quiz is None:
+        abort(404)
+    return quiz
+
+
+def _led_quiz_or_403(slug: str) -> Quiz:
+    quiz = _quiz_or_404(slug)
+    if not may_manage_unit(current_user, quiz.scope_unit):
+        abort(403)
+    return quiz
+
+
+def join_url(quiz: Quiz, quarter: Unit) -> str:
+    return url_for("quizzes.join", slug=quiz.slug, u=quarter.code, _external=True)
+
+
+@bp.route("/quizzes")
+@roles(*LEADERS)
+def index():
+    quizzes = db.session.scalars(
+        select(Quiz)
+        .join(Unit, Unit.id == Quiz.scope_unit_id)
+        .where(managed_units_clause(current_user))
+        .order_by(Quiz.opens_at.desc())
+    ).all()
+    return render_template("quizzes/list.html", quizzes=quizzes, at=now())
+
+
+@bp.route("/quizzes/new", methods=["GET", "POST"])
+@roles(*LEADERS)
+def new_quiz():
+    form = QuizForm()
+    scopes = db.session.scalars(
+        select(Unit)
+        .where(managed_units_clause(current_user), Unit.kind.in_(("province", *WARD_KINDS)))
+        .order_by(Unit.path)
+    ).all()
+    form.scope_code.choices = [(unit.code, unit.name) for unit in scopes]
+    at = now()
+    campaigns = [
+        campaign
+        for campaign in db.session.scalars(select(Campaign).where(Campaign.archived_at.is_(None)))
+        if campaign_status(campaign, at) in ("scheduled", "active")
+        and may_manage_unit(current_user, campaign.scope_unit)
+    ]
+    form.campaign.choices = [("", _("Không tính điểm"))] + [(str(c.id), c.title) for c in campaigns]
+    if request.method == "GET":
+        start = to_local(at).replace(second=0, microsecond=0, tzinfo=None)
+        form.opens_at.data, form.closes_at.data = start, start + timedelta(hours=4)
+    problems = []
+    if form.validate_on_submit():
+        fields = QuizFields(
+            title=form.title.data,
+            scope_unit=next((unit for unit in scopes if unit.code == form.scope_code.data), None),
+            campaign=next((c for c in campaigns if str(c.id) == form.campaign.data), None),
+            question_count=form.question_count.data,
+            time_limit_seconds=form.time_limit_seconds.data,
+            points_per_correct=form.points_per_correct.data,
+            opens_at=from_local(form.opens_at.data),
+            closes_at=from_local(form.closes_at.data),
+            tags=form.tags.data or "",
+        )
+        problems = quiz_problems(current_user, fields)
+        if not problems:
+            quiz = create_quiz(current_user, fields)
+            db.session.commit()
+            return redirect(url_for("quizzes.detail", slug=quiz.slug))
+    status = 422 if form.is_submitted() else 200
+    return render_template("quizzes/form.html", form=form, problems=problems), status
+
+
+@bp.route("/quizzes/<slug>")
+@roles(*LEADERS)
+def detail(slug: str):
+    quiz = _led_quiz_or_403(slug)
+    quarters = quarters_of(quiz)
+    counts = dict(
+        db.session.execute(
+            select(Attempt.quarter_id, func.count()).where(Attempt.quiz_id == quiz.id).group_by(Attempt.quarter_id)
+        ).all()
+    )
+    posters = [
+        (
+            quarter,
+            join_url(quiz, quarter),
+            segno.make(join_url(quiz, quarter), error="m").svg_inline(scale=4),
+            counts.get(quarter.id, 0),
+        )
+        for quarter in quarters
+    ]
+    return render_template("quizzes/detail.html", quiz=quiz, posters=posters, open=quiz_is_open(quiz, now()))
+
+
+@bp.route("/quizzes/<slug>/qr/<quarter_code>.<kind>")
+@public
+def qr_code(slug: str, quarter_code: str, kind: str):
+    """The join link of one quarter as a QR image, for posters, keychains and the event screen."""
+    quiz = _quiz_or_404(slug)
+    quarter = next((unit for unit in quarters_of(quiz) if unit.code == quarter_code), None)
+    if quarter is None or kind not in ("svg", "png"):
+        abort(404)
+    buffer = io.BytesIO()
+    segno.make(join_url(quiz, quarter), error="m").save(buffer, kind=kind, scale=10, border=2)
+    response = make_response(buffer.getvalue())
+    response.mimetype = "image/svg+xml" if kind == "svg" else "image/png"
+    response.headers["Content-Disposition"] = f'inline; filename="quiz-{quiz.slug}-{quarter.code}.{kind}"'
+    return response
+
+
+@bp.route("/quizzes/bank", methods=["GET", "POST"])
+@roles("admin")
+def bank():
+    form = BankImportForm()
+    errors = []
+    if form.validate_on_submit():
+        added, errors = import_questions(form.file.data.read())
+        if not errors:
+            db.session.commit()
+            flash(_("Đã thêm %(n)d câu hỏi.", n=added), "success")
+            return redirect(url_for("quizzes.bank"))
+        db.session.rollback()
+    questions = db.session.scalars(select(Question).order_by(Question.id.desc()).limit(100)).all()
+    total = db.session.scalar(select(func.count()).select_from(Question))
+    status = 422 if form.is_submitted() else 200
+    return render_template("quizzes/bank.html", form=form, errors=errors, questions=questions, total=total), status
+
+
+@bp.route("/quizzes/bank/export.json")
+@roles("admin")
+def export_bank():
+    response = make_response(json.dumps(export_questions(), ensure_ascii=False, indent=1))
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = 'attachment; filename="thidua-questions.json"'
+    return response
+
+
+# --- residents: no account -----------------------------------------------------------------------
+
+
+def _device_token() -> str | None:
+    return request.cookies.get(DEVICE_COOKIE)
+
+
+def _with_device(response, token: str):
+    if request.cookies.get(DEVICE_COOKIE) != token:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            token,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def _join_form(quiz: Quiz) -> JoinForm:
+    form = JoinForm()
+    form.quarter.choices = [(unit.code, unit.name) for unit in quarters_of(quiz)]
+    return form
+
+
+@bp.route("/q/<slug>")
+@public
+def join(slug: str):
+    quiz = _quiz_or_404(slug)
+    attempt = attempt_for_device(quiz, _device_token())
+    if attempt is not None:
+        return redirect(url_for("quizzes.play", slug=slug))
+    form = _join_form(quiz)
+    if request.args.get("u") in {code for code, _name in form.quarter.choices}:
+        form.quarter.data = request.args["u"]
+    token = _device_token() or secrets.token_urlsafe(24)
+    page = render_template("quizzes/join.html", quiz=quiz, form=form, problems=[], open=quiz_is_open(quiz, now()))
+    return _with_device(make_response(page), token)
+
+
+@bp.route("/q/<slug>/start", methods=["POST"])
+@public
+@limiter.limit(lambda: current_app.config["QUIZ_START_LIMIT"])
+def start(slug: str):
+    quiz = _quiz_or_404(slug)
+    form = _join_form(quiz)
+    token = _device_token() or secrets.token_urlsafe(24)
+    problems = []
+    if form.validate_on_submit():
+        quarter = db.session.scalar(select(Unit).where(Unit.code == form.quarter.data))
+        try:
+            start_attempt(quiz, quarter, form.name.data, form.phone.data or "", form.consent.data, token, now())
+        except Refused as refusal:
+            db.session.rollback()
+            problems = refusal.messages
+        else:
+            db.session.commit()
+            return _with_device(redirect(url_for("quizzes.play", slug=slug)), token)
+    page = render_template("quizzes/join.html", quiz=quiz, form=form, problems=problems, open=quiz_is_open(quiz, now()))
+    return _with_device(make_response(page, 422), token)
+
+
+def _my_attempt(quiz: Quiz) -> Attempt:
+    attempt = attempt_for_device(quiz, _device_token())
+    if attempt is None:
+        abort(redirect(url_for("quizzes.join", slug=quiz.slug)))
+    return attempt
+
+
+@bp.route("/q/<slug>/play")
+@public
+def play(slug: str):
+    """The current question; a reload comes back here, where the person was."""
+    quiz = _quiz_or_404(slug)
+    attempt = _my_attempt(quiz)
+    expire_if_late(attempt, now())
+    db.session.commit()
+    item = current_question(attempt)
+    if attempt.finished_at is not None or item is None:
+        return redirect(url_for("quizzes.result", slug=slug))
+    return render_page(
+        "quizzes/play.html",
+        "quizzes/partials/question.html",
+        quiz=quiz,
+        attempt=attempt,
+        item=item,
+        choices=choices_in_order(item),
+        seconds_left=max(0, int((attempt.deadline_at - now()).total_seconds())),
+    )
+
+
+@bp.route("/q/<slug>/answer", methods=["POST"])
+@public
+def submit_answer(slug: str):
+    quiz = _quiz_or_404(slug)
+    attempt = _my_attempt(quiz)
+    position = request.form.get("position", "")
+    choice = request.form.get("choice", "")
+    try:
+        if not (position.isdigit() and choice.isdigit()):
+            raise Refused(_("Hãy chọn một câu trả lời."))
+        item = answer(attempt, int(position), int(choice), now())
+    except Refused as refusal:
+        db.session.commit()  # a late answer still closes the attempt
+        flash(" ".join(refusal.messages), "error")
+        return redirect(url_for("quizzes.play", slug=slug), code=303)
+    db.session.commit()
+    return render_page(
+        "quizzes/feedback.html",
+        "quizzes/partials/feedback.html",
+        quiz=quiz,
+        attempt=attempt,
+        item=item,
+        choices=choices_in_order(item),
+    )
+
+
+@bp.route("/q/<slug>/result")
+@public
+def result(slug: str):
+    quiz = _quiz_or_404(slug)
+    attempt = _my_attempt(quiz)
+    expire_if_late(attempt, now())
+    db.session.commit()
+    if attempt.finished_at is None:
+        return redirect(url_for("quizzes.play", slug=slug))
+    return render_template(
+        "quizzes/result.html", quiz=quiz, attempt=attempt, standing=quarter_standing(quiz, attempt.quarter)
+    )
