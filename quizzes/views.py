@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from campaigns.services import campaign_status
 from core.access import managed_units_clause, may_manage_unit, public, roles
@@ -210,7 +211,8 @@ def _with_device(response, token: str):
 
 def _join_form(quiz: Quiz) -> JoinForm:
     form = JoinForm()
-    form.quarter.choices = [(unit.code, unit.name) for unit in quarters_of(quiz)]
+    # Grouped by ward, so a province-wide quiz still reads as "ward, then quarter".
+    form.quarter.choices = [SelectChoice(unit.code, unit.name, optgroup=unit.parent.name) for unit in quarters_of(quiz)]
     return form
 
 
@@ -222,7 +224,7 @@ def join(slug: str):
     if attempt is not None:
         return redirect(url_for("quizzes.play", slug=slug))
     form = _join_form(quiz)
-    if request.args.get("u") in {code for code, _name in form.quarter.choices}:
+    if request.args.get("u") in {choice.value for choice in form.quarter.choices}:
         form.quarter.data = request.args["u"]
     token = _device_token() or secrets.token_urlsafe(24)
     page = render_template("quizzes/join.html", quiz=quiz, form=form, problems=[], open=quiz_is_open(quiz, now()))

@@ -70,7 +70,7 @@ def test_ward_leader_is_refused_another_wards_units(client, people, tree):
 def test_ward_leader_sees_only_own_ward_in_tree_and_search(client, people):
     login(client, "leader1")
     html = client.get("/admin/units?q=Q").get_data(as_text=True)
-    assert "Q1" in html and "Q2" not in html
+    assert "<code>Q1</code>" in html and "<code>Q2</code>" not in html
 
 
 def test_moving_a_unit_moves_its_subtree(client, people, tree):

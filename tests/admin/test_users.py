@@ -61,7 +61,7 @@ def test_ward_leader_is_refused_another_wards_users(client, people):
     assert client.post(f"/admin/users/{other.id}/active", data={"csrf_token": token}).status_code == 403
     db.session.refresh(other)
     assert other.active and check_password_hash(other.password_hash, PASSWORD)
-    assert "member2" not in client.get("/admin/users").get_data(as_text=True)
+    assert "<code>member2</code>" not in client.get("/admin/users").get_data(as_text=True)
 
 
 def test_reset_password_ends_sessions_and_forces_a_change(app, client, people):

@@ -1,0 +1,58 @@
+"""A resident scans a quarter's QR code, finishes the quiz on a phone, sees the result; a second try
+from the same phone is refused politely."""
+
+from datetime import timedelta
+
+from playwright.sync_api import expect
+
+from core.clock import now
+from models import Attempt, db
+from quizzes.services import QuizFields, create_quiz, seed_question_bank
+from tests.e2e.conftest import PHONE, screenshot
+
+
+def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
+    seed_question_bank()
+    quiz = create_quiz(
+        people["leader1"],
+        QuizFields(
+            "An toàn trên mạng", tree["W1"], None, 5, 180, 2, now() - timedelta(hours=1), now() + timedelta(hours=3)
+        ),
+    )
+    db.session.commit()
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.set_default_timeout(10_000)
+    phone.goto(f"{live_server}/q/{quiz.slug}?u=Q1")
+    expect(phone.get_by_label("Khu phố / ấp của bạn")).to_have_value("Q1")
+    phone.get_by_label("Tên của bạn").fill("Chị Lan")
+    phone.get_by_label("Số điện thoại (không bắt buộc)").fill("0912 345 678")
+    phone.get_by_label("Tôi đồng ý").check()
+    screenshot(phone, "resident-join-phone")
+    phone.get_by_role("button", name="Bắt đầu").click()
+    for number in range(1, 6):
+        expect(phone.locator(".quiz-progress")).to_contain_text(f"Câu {number} / 5")
+        phone.locator("button.choice").first.click()
+        expect(phone.locator(".verdict")).to_be_visible()
+        if number == 1:
+            screenshot(phone, "resident-feedback-phone")
+        link = "Xem kết quả" if number == 5 else "Câu tiếp theo"
+        phone.get_by_role("link", name=link).click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Cảm ơn Chị Lan!")
+    expect(phone.locator(".score")).to_contain_text("/ 5 câu đúng")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(phone, "resident-result-phone")
+
+    phone.goto(f"{live_server}/q/{quiz.slug}?u=Q1")  # the same phone scans again: back to the result
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Cảm ơn Chị Lan!")
+    other = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True).new_page()
+    other.goto(f"{live_server}/q/{quiz.slug}?u=Q1")  # cookies cleared, same phone number
+    other.get_by_label("Tên của bạn").fill("Chị Lan")
+    other.get_by_label("Số điện thoại (không bắt buộc)").fill("0912345678")
+    other.get_by_label("Tôi đồng ý").check()
+    other.get_by_role("button", name="Bắt đầu").click()
+    expect(other.get_by_text("Số điện thoại này đã làm bài kiểm tra này rồi.")).to_be_visible()
+    db.session.commit()
+    assert db.session.query(Attempt).count() == 1
+    context.close()
+    other.context.close()
