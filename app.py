@@ -16,6 +16,7 @@ from core.i18n import current_language, remember_language, select_locale
 from core.scheduler import scheduler_command, start_embedded_scheduler
 from demo.commands import seed_demo
 from extensions import babel, csrf, htmx, limiter, login_manager, migrate
+from leaderboards import bp as leaderboards_bp
 from models import db
 from quizzes import bp as quizzes_bp
 from scoring.commands import verify_scores
@@ -43,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(quizzes_bp)
+    app.register_blueprint(leaderboards_bp)
     public(app.view_functions["static"])
 
     app.before_request(enforce_route_access)

@@ -169,7 +169,15 @@ def import_units_page():
             return redirect(url_for("admin.units"))
         db.session.rollback()
     status = 422 if form.is_submitted() else 200
-    return render_template("admin/units_import.html", form=form, errors=errors), status
+    return render_template(
+        "core/import.html",
+        title=_("Nhập đơn vị từ CSV"),
+        help=_(
+            "Cột bắt buộc: code, name, kind, parent_code. Không bắt buộc: adult_population, member_count. Loại (kind): province, ward, commune, quarter, youth_union, team, agency. Đơn vị cấp trên phải có sẵn hoặc nằm ở dòng trước."  # noqa: E501 (one translatable sentence)
+        ),
+        form=form,
+        errors=errors,
+    ), status
 
 
 @bp.route("/users")
@@ -293,4 +301,12 @@ def import_users_page():
             return _one_time_passwords_page(accounts)
         db.session.rollback()
     status = 422 if form.is_submitted() else 200
-    return render_template("admin/users_import.html", form=form, errors=errors), status
+    return render_template(
+        "core/import.html",
+        title=_("Nhập thành viên từ CSV"),
+        help=_(
+            "Cột bắt buộc: username, display_name, home_quarter (mã khu phố). Không bắt buộc: team, youth_union (mã đơn vị), phone. Mỗi thành viên nhận một mật khẩu một lần, phải đổi khi đăng nhập lần đầu."  # noqa: E501 (one translatable sentence)
+        ),
+        form=form,
+        errors=errors,
+    ), status

@@ -39,8 +39,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def resident(base: str, number: int, delay: float, latencies: list, outcome: dict, lock: threading.Lock):
-    time.sleep(delay)
+def resident(base: str, number: int, arrival: float, latencies: list, outcome: dict, lock: threading.Lock):
+    time.sleep(max(0.0, arrival - time.perf_counter()))
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
     def call(path, data=None):
@@ -128,8 +128,8 @@ def main():
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=min(args.residents, 200)) as pool:
                 for number in range(args.residents):
-                    delay = args.seconds * number / args.residents
-                    pool.submit(resident, base, number, delay, latencies, outcome, lock)
+                    arrival = started + args.seconds * number / args.residents
+                    pool.submit(resident, base, number, arrival, latencies, outcome, lock)
             wall = time.perf_counter() - started
         finally:
             server.terminate()

@@ -157,7 +157,15 @@ def import_page():
             return redirect(url_for("training.coverage_page"))
         db.session.rollback()
     status = 422 if form.is_submitted() else 200
-    return render_template("training/import.html", form=form, errors=errors), status
+    return render_template(
+        "core/import.html",
+        title=_("Nhập kết quả học từ CSV"),
+        help=_(
+            "Tệp xuất từ nền tảng học trực tuyến. Cột bắt buộc: username, course_code, completed_on (YYYY-MM-DD). Không bắt buộc: certificate_code. Dòng trùng được đếm và bỏ qua."  # noqa: E501 (one translatable sentence)
+        ),
+        form=form,
+        errors=errors,
+    ), status
 
 
 @bp.route("/training/courses")
