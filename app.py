@@ -20,6 +20,7 @@ from leaderboards import bp as leaderboards_bp
 from models import db
 from quizzes import bp as quizzes_bp
 from scoring.commands import verify_scores
+from screens import bp as screens_bp
 from training import bp as training_bp
 
 
@@ -45,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(training_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(leaderboards_bp)
+    app.register_blueprint(screens_bp)
     public(app.view_functions["static"])
 
     app.before_request(enforce_route_access)

@@ -94,6 +94,7 @@ from models.scoring import (  # noqa: E402
     UnitDayScore,
     UnitScore,
 )
+from models.screens import ScreenLink  # noqa: E402
 from models.training import Completion, Course  # noqa: E402
 from models.units import Unit  # noqa: E402
 
@@ -108,6 +109,7 @@ __all__ = [
     "Course",
     "Question",
     "Quiz",
+    "ScreenLink",
     "Campaign",
     "CampaignResult",
     "Contribution",

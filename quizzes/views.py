@@ -138,7 +138,7 @@ def detail(slug: str):
         (
             quarter,
             join_url(quiz, quarter),
-            segno.make(join_url(quiz, quarter), error="m").svg_inline(scale=4),
+            segno.make(join_url(quiz, quarter), error="m").svg_inline(scale=4, omitsize=True),
             counts.get(quarter.id, 0),
         )
         for quarter in quarters

@@ -1,0 +1,27 @@
+"""Event screens: a secret link that shows a campaign's live boards on a TV, no login."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models import UTCDateTime, db
+from models.campaigns import Campaign, utcnow
+from models.quizzes import Quiz
+
+
+class ScreenLink(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    quiz_id: Mapped[int | None] = mapped_column(ForeignKey("quiz.id"))
+    title: Mapped[str] = mapped_column(String(160))
+    # Boards shown in turn: [{"level": "ward", "metric": "target", "period": "all"}, ...]
+    boards: Mapped[list] = mapped_column(JSON)
+    rotate_seconds: Mapped[int] = mapped_column(default=15)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign] = relationship()
+    quiz: Mapped[Quiz | None] = relationship()

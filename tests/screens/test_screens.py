@@ -1,0 +1,78 @@
+import re
+from datetime import date
+
+from sqlalchemy import select
+
+from models import ScreenLink, db
+from scoring import Award, award_many
+from screens.services import create_screen, default_boards
+from tests.conftest import csrf_token, login
+
+
+def _screen(people, make_campaign):
+    campaign = make_campaign()
+    screen = create_screen(people["leader1"], campaign, None)
+    db.session.commit()
+    return campaign, screen
+
+
+def _version(page: str) -> str:
+    return re.search(r'data-version="(\d+)"', page).group(1)
+
+
+def test_leader_creates_and_revokes_a_screen_link(client, people, make_campaign):
+    campaign = make_campaign()
+    login(client, "leader1")
+    token = csrf_token(client, f"/campaigns/{campaign.slug}/screens")
+    client.post(f"/campaigns/{campaign.slug}/screens", data={"csrf_token": token, "quiz": ""})
+    screen = db.session.scalar(select(ScreenLink))
+    assert len(screen.token) >= 40
+    stranger = client.application.test_client()
+    assert stranger.get(f"/screen/{screen.token}").status_code == 200
+    client.post(f"/screens/{screen.id}/revoke", data={"csrf_token": token})
+    disabled = stranger.get(f"/screen/{screen.token}")
+    assert disabled.status_code == 410 and "Màn hình đã tắt" in disabled.get_data(as_text=True)
+    polled = stranger.get(f"/screen/{screen.token}/version?v=0")
+    assert polled.headers["HX-Refresh"] == "true"
+    other = client.application.test_client()
+    login(other, "leader2")
+    assert other.get(f"/campaigns/{campaign.slug}/screens").status_code == 403
+
+
+def test_screen_shows_rankings_without_login(client, people, tree, make_campaign):
+    campaign, screen = _screen(people, make_campaign)
+    award_many([Award(campaign.id, "correction", 0, 30, date(2026, 11, 5), tree["Q1"].ancestor_ids)])
+    db.session.commit()
+    page = client.get(f"/screen/{screen.token}").get_data(as_text=True)
+    assert "Unit W1" in page and "Phường/xã · Tỷ lệ chỉ tiêu" in page
+    assert client.get("/screen/not-a-token").status_code == 404
+
+
+def test_version_answers_204_until_scores_change(client, people, tree, make_campaign):
+    campaign, screen = _screen(people, make_campaign)
+    version = _version(client.get(f"/screen/{screen.token}").get_data(as_text=True))
+    assert client.get(f"/screen/{screen.token}/version?v={version}").status_code == 204
+    award_many([Award(campaign.id, "correction", 0, 5, date(2026, 11, 5), tree["Q1"].ancestor_ids)])
+    db.session.commit()
+    changed = client.get(f"/screen/{screen.token}/version?v={version}")
+    assert changed.status_code == 200 and changed.headers["HX-Trigger"] == "scores-changed"
+    assert _version(changed.get_data(as_text=True)) != version
+
+
+def test_boards_rotate_through_every_level(client, people, make_campaign):
+    campaign, screen = _screen(people, make_campaign)
+    assert [board["level"] for board in default_boards(campaign)] == [
+        "ward",
+        "quarter",
+        "youth_union",
+        "team",
+        "quarter",
+    ]
+    headings = [
+        re.search(
+            r"<h2>(.*?)</h2>", client.get(f"/screen/{screen.token}/board?i={index}").get_data(as_text=True)
+        ).group(1)
+        for index in range(6)
+    ]
+    assert headings[0] == headings[5]  # wraps around
+    assert "Chi đoàn" in headings[2] and "Hôm nay" in headings[4]
