@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from badges.services import check_contribution_badges
 from campaigns.photos import PhotoRefused, delete_photo, prepare_photo, save_photo
 from campaigns.presets import PRESETS
 from core.access import managed_members_clause, may_manage_unit, may_manage_user
@@ -459,6 +460,7 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
     for contribution in contributions:
         if contribution.status == "approved":
             _award(contribution, "contribution")
+            check_contribution_badges(contribution, at)
     return contributions
 
 
@@ -499,6 +501,7 @@ def approve(actor: User, contribution: Contribution, at: datetime) -> None:
     contribution.decided_by = actor
     contribution.decided_at = at
     _award(contribution, "contribution")
+    check_contribution_badges(contribution, at)
 
 
 def reject(actor: User, contribution: Contribution, reason: str, at: datetime) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from badges.services import award_top_three
 from core.clock import now
 from models import (
     Campaign,
@@ -81,12 +82,14 @@ def freeze_results(campaign: Campaign, at: datetime) -> bool:
     exists = select(CampaignResult.id).where(CampaignResult.campaign_id == campaign.id)
     if db.session.scalar(exists) is not None:
         return False
+    standings = final_standings(campaign)
     try:
         with db.session.begin_nested():
-            db.session.add(CampaignResult(campaign_id=campaign.id, frozen_at=at, standings=final_standings(campaign)))
+            db.session.add(CampaignResult(campaign_id=campaign.id, frozen_at=at, standings=standings))
     except IntegrityError:
         return False  # a second scheduler got there first: its snapshot stands
     _notify_members_in_scope(campaign, "campaign_ended", at)
+    award_top_three(campaign, standings, at)
     return True
 
 

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
+from badges.services import BADGE_LABELS
 from campaigns import bp
 from campaigns.forms import ActivityForm, CampaignForm, CorrectionForm, DecisionForm, ExtendForm, LogForm
 from campaigns.photos import evidence_dir
@@ -85,6 +86,7 @@ def campaign_helpers():
         "status_labels": STATUS_LABELS,
         "contribution_labels": CONTRIBUTION_STATUS_LABELS,
         "cap_labels": CAP_WINDOW_LABELS,
+        "badge_labels": BADGE_LABELS,
         "local_time": to_local,
     }
 

@@ -2,6 +2,7 @@ from flask import jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
+from badges.services import badges_of
 from core import bp
 from core.access import public
 from models import db
@@ -11,7 +12,7 @@ from models import db
 @public
 def index():
     if current_user.is_authenticated:
-        return render_template("core/home.html", user=current_user)
+        return render_template("core/home.html", user=current_user, badges=badges_of(current_user))
     return render_template("core/landing.html")
 
 

@@ -84,6 +84,7 @@ def _begin_sqlite(conn):
 
 
 from models.accounts import User  # noqa: E402
+from models.badges import BadgeAward  # noqa: E402
 from models.campaigns import ActivityType, Campaign, CampaignResult, Contribution, Notification  # noqa: E402
 from models.quizzes import Attempt, AttemptQuestion, Choice, Question, Quiz  # noqa: E402
 from models.scoring import (  # noqa: E402
@@ -103,6 +104,7 @@ __all__ = [
     "immediate_transactions",
     "ActivityType",
     "Attempt",
+    "BadgeAward",
     "AttemptQuestion",
     "Choice",
     "Completion",

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from badges.services import check_attempt_badges
 from campaigns.services import campaign_status
 from core.access import may_manage_unit
 from core.clock import local_date
@@ -328,6 +329,7 @@ def finish(attempt: Attempt, at: datetime) -> None:
                 unit_ids=attempt.quarter.ancestor_ids,
             )
         )
+    check_attempt_badges(attempt, at)
 
 
 def expire_if_late(attempt: Attempt, at: datetime) -> None:

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from badges.services import BADGE_LABELS, recent_badges
 from campaigns.services import may_run_campaign
 from core.access import public, roles
 from core.clock import local_date, now
@@ -78,6 +79,8 @@ def _board_context(screen: ScreenLink, index: int) -> dict:
         "rows": rows,
         "index": index,
         "next_index": (index + 1) % len(screen.boards),
+        "badges": recent_badges(screen.campaign),
+        "badge_labels": BADGE_LABELS,
     }
 
 

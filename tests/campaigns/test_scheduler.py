@@ -63,18 +63,25 @@ def test_two_sweeps_at_once_make_one_snapshot(app, people, make_campaign, clock)
     barrier = threading.Barrier(2, timeout=10)
     outcomes = []
 
+    errors = []
+
     def sweep():
         worker = make_test_app(CLOCK=lambda: moment)
-        barrier.wait()
-        outcomes.append(run_sweep(worker)["frozen"])
-        with worker.app_context():
-            db.engine.dispose()
+        try:
+            barrier.wait()
+            outcomes.append(run_sweep(worker)["frozen"])
+        except Exception as error:  # reported below: an exception in a thread is otherwise lost
+            errors.append(repr(error))
+        finally:
+            with worker.app_context():
+                db.engine.dispose()
 
     threads = [threading.Thread(target=sweep) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert errors == []
     assert sorted(outcomes) == [0, 1]
     assert _count(CampaignResult) == 1
 

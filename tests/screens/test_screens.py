@@ -76,3 +76,13 @@ def test_boards_rotate_through_every_level(client, people, make_campaign):
     ]
     assert headings[0] == headings[5]  # wraps around
     assert "Chi đoàn" in headings[2] and "Hôm nay" in headings[4]
+
+
+def test_new_badges_run_in_the_ticker(client, people, make_campaign, clock):
+    from badges.services import award_top_three
+
+    campaign, screen = _screen(people, make_campaign)
+    award_top_three(campaign, {"member": [{"rank": 1, "member_id": people["member"].id, "points": 3}]}, clock())
+    db.session.commit()
+    page = client.get(f"/screen/{screen.token}").get_data(as_text=True)
+    assert "★ Top 3 chiến dịch — Unit Q1" in page
