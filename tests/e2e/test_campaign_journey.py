@@ -49,7 +49,7 @@ def test_leader_launches_member_logs_leader_approves_member_sees_points(browser,
     screenshot(leader, "leader-campaign-phone")
 
     member = _phone_page(browser, live_server, "member")
-    member.get_by_role("link", name="Chiến dịch").click()
+    member.get_by_role("link", name="Chiến dịch", exact=True).click()
     member.get_by_text("Tuần không giấy phường W1").click()
     member.get_by_role("link", name="Ghi nhận hoạt động").click()
     # Boosted navigation: wait until htmx has swapped the page in and wired up the activity picker,
