@@ -1,0 +1,181 @@
+"""Leaderboard cost at province scale, with 10,000 and then 1,000,000 ledger rows.
+
+    .venv/bin/python bench/leaderboard.py [--repeat 20] [--seconds 10]
+
+On one fresh SQLite file: seed the province demo (95 wards, ~1,000 quarters, ~2,000 teams, ~13,000
+members), top the ledger up to 10,000 rows, measure; top it up to 1,000,000 rows, measure again.
+For each level x metric board of the province-wide campaign it prints p50 and p95 of the service
+(which reads only the aggregates), the same board computed naively from the ledger (GROUP BY member
+over the ledger, rolled up to units), and the 1M/10k ratio (goal: at most 1.5). Then the request
+rate of the leaderboard JSON endpoint against /healthz under gunicorn (goal: at least half).
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SLUG = "chu-ky-so-dong-nai"
+BOARDS = [
+    (level, metric)
+    for level in ("ward", "quarter", "youth_union", "team")
+    for metric in ("points", "per_capita", "target")
+] + [("member", "points")]
+
+
+def flask(env, *args):
+    subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def timings(function, repeat):
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+
+
+def naive_board(campaign, level):
+    """The board the slow way: sum the ledger per member now, then roll members up to units."""
+    from sqlalchemy import func, select
+
+    from leaderboards.services import LEVEL_KINDS
+    from models import LedgerEntry, Unit, db
+    from scoring import decode_units
+
+    sums = db.session.execute(
+        select(LedgerEntry.credited_units, func.sum(LedgerEntry.points))
+        .where(LedgerEntry.campaign_id == campaign.id)
+        .group_by(LedgerEntry.member_id, LedgerEntry.credited_units)
+    ).all()
+    if level == "member":
+        return sorted((points for _units, points in sums), reverse=True)[:50]
+    wanted = set(db.session.scalars(select(Unit.id).where(Unit.kind.in_(LEVEL_KINDS[level]))))
+    totals = defaultdict(int)
+    for units, points in sums:
+        for unit_id in decode_units(units):
+            if unit_id in wanted:
+                totals[unit_id] += points
+    return sorted(totals.values(), reverse=True)[:50]
+
+
+def measure(env, repeat):
+    os.environ.update(env)
+    from app import create_app
+    from core.clock import local_date, now
+    from leaderboards.services import board
+    from models import Campaign, db
+
+    app = create_app()
+    results = {}
+    with app.app_context():
+        campaign = db.session.query(Campaign).filter_by(slug=SLUG).one()
+        today = local_date(now())
+        for level, metric in BOARDS:
+            fast = timings(lambda lv=level, m=metric: board(campaign, lv, m, "all", None, 50, today), repeat)
+            slow = timings(lambda lv=level: naive_board(campaign, lv), max(3, repeat // 4))
+            results[level, metric] = (fast, slow)
+        db.engine.dispose()
+    return results
+
+
+def rate(url, seconds, threads=8):
+    count, stop = [0], time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def hammer():
+        while time.monotonic() < stop:
+            urllib.request.urlopen(url, timeout=30).read()
+            with lock:
+                count[0] += 1
+
+    workers = [threading.Thread(target=hammer) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return count[0] / seconds
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = os.environ | {
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "SECRET_KEY": "bench",
+            "HASH_KEY": "bench",
+            "FLASK_APP": "app",
+        }
+        flask(env, "db", "upgrade")
+        flask(env, "seed-demo", "--scale", "province")
+        import sqlite3
+
+        def ledger_rows():
+            with sqlite3.connect(f"{tmp}/bench.db") as connection:
+                return connection.execute("SELECT count(*) FROM ledger_entry").fetchone()[0]
+
+        measured = {}
+        for target in (10_000, 1_000_000):
+            missing = target - ledger_rows()
+            if missing > 0:
+                flask(env, "seed-demo", "--contributions", str(missing))
+            measured[target] = measure(env, args.repeat)
+            print(f"ledger_rows={ledger_rows():,}")
+        print(
+            f"{'board':<24}{'p50@10k':>9}{'p95@10k':>9}{'p50@1M':>9}{'p95@1M':>9}{'ratio':>7}"
+            f"{'naive p50@10k':>15}{'naive p50@1M':>14}"
+        )
+        for key in BOARDS:
+            (fast_small, slow_small), (fast_big, slow_big) = measured[10_000][key], measured[1_000_000][key]
+            print(
+                f"{key[0] + ' x ' + key[1]:<24}{fast_small[0]:9.1f}{fast_small[1]:9.1f}{fast_big[0]:9.1f}"
+                f"{fast_big[1]:9.1f}{fast_big[0] / fast_small[0]:7.2f}{slow_small[0]:15.1f}{slow_big[0]:14.1f}"
+            )
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "app:create_app()"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            health = rate(base + "/healthz", args.seconds)
+            boards = rate(
+                f"{base}/api/v1/campaigns/{SLUG}/leaderboard?level=quarter&metric=target&limit=20", args.seconds
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        print(
+            f"requests/s: healthz={health:.0f} leaderboard_json={boards:.0f} ratio={boards / health:.2f} "
+            f"(gunicorn 2 workers, 8 client threads, {args.seconds:.0f} s each, 1M ledger rows)"
+        )
+        print("p50/p95 in milliseconds; ratio = p50 at 1M rows / p50 at 10k rows")
+
+
+if __name__ == "__main__":
+    main()
