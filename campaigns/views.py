@@ -39,8 +39,9 @@ from campaigns.services import (
     visible_campaigns,
 )
 from core.access import managed_units_clause, may_manage_user, roles, signed_in
-from core.clock import from_local, now, to_local, today
+from core.clock import from_local, local_date, now, to_local, today
 from core.rendering import render_page
+from leaderboards.services import member_position, unit_position
 from models import ActivityType, Campaign, Contribution, MemberScore, Notification, Unit, db
 from models.units import WARD_KINDS
 
@@ -163,8 +164,12 @@ def detail(slug: str):
             MemberScore.campaign_id == campaign.id, MemberScore.member_id == current_user.id
         )
     )
+    today_local = local_date(now())
+    standing = campaign_status(campaign, now()) in ("active", "ended") and in_scope(current_user, campaign)
     return render_template(
         "campaigns/detail.html",
+        my_rank=member_position(campaign, current_user, today_local) if standing else None,
+        quarter_rank=unit_position(campaign, current_user.home_unit, today_local) if standing else None,
         campaign=campaign,
         status=campaign_status(campaign, now()),
         may_run=may_run_campaign(current_user, campaign),

@@ -218,3 +218,27 @@ def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date
         )
         for rank, (user, points) in zip(ranks, rows, strict=True)
     ]
+
+
+@dataclass
+class Position:
+    rank: int
+    of: int
+    points: int
+
+
+def member_position(campaign: Campaign, member: User, today: date) -> Position | None:
+    """A member's rank among everyone with points in the campaign's scope."""
+    rows = _member_board(campaign, "points", "all", campaign.scope_unit, 100_000, today)
+    mine = next((row for row in rows if row.member_id == member.id), None)
+    return Position(mine.rank, len(rows), mine.points) if mine else None
+
+
+def unit_position(campaign: Campaign, unit: Unit, today: date) -> Position | None:
+    """Where a quarter (or ward) stands among its peers in the campaign, by total points."""
+    level = next((name for name, kinds in LEVEL_KINDS.items() if unit.kind in kinds), None)
+    if level is None or campaign.scope_unit_id not in unit.ancestor_ids:
+        return None
+    rows = board(campaign, level, "points", "all", None, MAX_LIMIT * 10, today)
+    mine = next((row for row in rows if row.unit_code == unit.code), None)
+    return Position(mine.rank, len(rows), mine.points) if mine else None

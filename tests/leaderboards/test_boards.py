@@ -144,3 +144,17 @@ def test_leaderboard_page_full_and_fragment(client, make_campaign, quarters):
     fragment = client.get(f"/campaigns/{campaign.slug}/leaderboard?level=ward", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and "Unit W1" in fragment.text and "Unit QA" not in fragment.text
     assert client.get(f"/campaigns/{campaign.slug}/leaderboard?level=x").status_code == 400
+
+
+def test_campaign_page_shows_my_rank_and_my_quarters_position(client, make_campaign, people, quarters):
+    from tests.conftest import login
+
+    campaign = make_campaign()
+    _give(campaign, quarters["QA"], 10)
+    award_many([Award(campaign.id, "correction", 0, 4, date(2026, 11, 5), people["member"].home_unit.ancestor_ids,
+                      member_id=people["member"].id)])
+    db.session.commit()
+    login(client, "member")
+    page = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert "hạng 1 / 1" in page
+    assert "Unit Q1 đang xếp thứ 2 / 4 với 4 điểm." in page
