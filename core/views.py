@@ -3,8 +3,11 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from badges.services import badges_of
+from campaigns.services import campaign_status, visible_campaigns
 from core import bp
 from core.access import public
+from core.clock import local_date, now
+from leaderboards.services import unit_position
 from models import db
 
 
@@ -12,7 +15,13 @@ from models import db
 @public
 def index():
     if current_user.is_authenticated:
-        return render_template("core/home.html", user=current_user, badges=badges_of(current_user))
+        at = now()
+        running = [
+            (campaign, unit_position(campaign, current_user.home_unit, local_date(at)))
+            for campaign in visible_campaigns(current_user)
+            if campaign_status(campaign, at) == "active"
+        ]
+        return render_template("core/home.html", user=current_user, badges=badges_of(current_user), running=running)
     return render_template("core/landing.html")
 
 

@@ -151,10 +151,31 @@ def test_campaign_page_shows_my_rank_and_my_quarters_position(client, make_campa
 
     campaign = make_campaign()
     _give(campaign, quarters["QA"], 10)
-    award_many([Award(campaign.id, "correction", 0, 4, date(2026, 11, 5), people["member"].home_unit.ancestor_ids,
-                      member_id=people["member"].id)])
+    award_many(
+        [
+            Award(
+                campaign.id,
+                "correction",
+                0,
+                4,
+                date(2026, 11, 5),
+                people["member"].home_unit.ancestor_ids,
+                member_id=people["member"].id,
+            )
+        ]
+    )
     db.session.commit()
     login(client, "member")
     page = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
     assert "hạng 1 / 1" in page
     assert "Unit Q1 đang xếp thứ 2 / 4 với 4 điểm." in page
+
+
+def test_home_page_lists_running_campaigns_with_my_quarters_position(client, make_campaign, people, quarters):
+    from tests.conftest import login
+
+    campaign = make_campaign()
+    _give(campaign, quarters["QA"], 10)
+    login(client, "member")
+    page = client.get("/").get_data(as_text=True)
+    assert campaign.title in page and "Unit Q1 đang xếp thứ 2 / 4 với 0 điểm." in page
