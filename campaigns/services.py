@@ -16,11 +16,10 @@ from campaigns.photos import PhotoRefused, delete_photo, prepare_photo, save_pho
 from campaigns.presets import PRESETS
 from core.access import managed_members_clause, may_manage_unit, may_manage_user
 from core.clock import iso_week_start, local_date
-from core.privacy import keyed_hash
+from core.privacy import keyed_hash, masked
 from core.rules import Refused
 from core.text import ascii_slug
 from models import ActivityType, Campaign, Contribution, Unit, User, db
-from models.units import KIND_LABELS
 from scoring import Award, award, credited_unit_ids, reverse_cause
 
 STATUS_LABELS = {
@@ -270,7 +269,7 @@ def parse_beneficiaries(raw: str) -> tuple[list[str], list[str]]:
         if not (is_phone or _ID_NUMBER.fullmatch(digits)):
             problems.append(_("“%(value)s” không phải số điện thoại hay số CCCD hợp lệ.", value=item.strip()))
         elif digits in numbers:
-            problems.append(_("Số %(masked)s được nhập hai lần.", masked="*******" + digits[-3:]))
+            problems.append(_("Số %(masked)s được nhập hai lần.", masked=masked(digits)))
         else:
             numbers.append(digits)
     return numbers, problems
@@ -560,7 +559,3 @@ def review_queue(actor: User, campaign: Campaign | None = None, limit: int = 100
     if campaign is not None:
         query = query.where(Contribution.campaign_id == campaign.id)
     return db.session.scalars(query).all()
-
-
-def ranked_kind_labels(campaign: Campaign) -> list[str]:
-    return [str(KIND_LABELS[kind]) for kind in campaign.ranked_kind_list]

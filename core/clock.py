@@ -1,6 +1,6 @@
 """Time: an injectable clock (tests set CLOCK) and the Asia/Ho_Chi_Minh calendar."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -21,11 +21,6 @@ def local_date(moment: datetime) -> date:
 
 def today() -> date:
     return local_date(now())
-
-
-def local_midnight(day: date) -> datetime:
-    """00:00 in Vietnam on this day, as an aware UTC instant."""
-    return datetime.combine(day, time(), LOCAL).astimezone(UTC)
 
 
 def from_local(naive: datetime) -> datetime:
