@@ -246,10 +246,6 @@ def save_activity_type(
     return activity
 
 
-def headline_activity(campaign: Campaign) -> ActivityType | None:
-    return next((activity for activity in campaign.activity_types if activity.is_headline), None)
-
-
 # --- field logging ---------------------------------------------------------------------------
 
 

@@ -2,12 +2,9 @@ from flask import jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from badges.services import badges_of
-from campaigns.services import campaign_status, visible_campaigns
 from core import bp
 from core.access import public
 from core.clock import local_date, now
-from leaderboards.services import unit_position
 from models import db
 
 
@@ -15,6 +12,11 @@ from models import db
 @public
 def index():
     if current_user.is_authenticated:
+        # Imported here because these feature packages import core themselves.
+        from badges.services import badges_of
+        from campaigns.services import campaign_status, visible_campaigns
+        from leaderboards.services import unit_position
+
         at = now()
         running = [
             (campaign, unit_position(campaign, current_user.home_unit, local_date(at)))

@@ -1,17 +1,19 @@
 """Leaderboards read only the aggregates scoring/ maintains: one row per unit (or member) whatever
 the activity volume, never a scan of the ledger at request time."""
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from campaigns.services import headline_activity
 from core.clock import iso_week_start
 from core.rules import Refused
 from models import Campaign, MemberDayScore, MemberScore, OutcomeCount, Unit, UnitDayScore, UnitScore, User, db
-from scoring import competition_ranks
+from scoring import competition_ranks, scores_version
 
 LEVEL_KINDS = {
     "ward": ("ward", "commune"),
@@ -117,7 +119,7 @@ def board(
         raise Refused(_("metric phải là một trong: %(allowed)s.", allowed=", ".join(METRICS)))
     if period not in PERIODS:
         raise Refused(_("period phải là một trong: %(allowed)s.", allowed=", ".join(PERIODS)))
-    headline = headline_activity(campaign)
+    headline = campaign.headline_activity
     if metric == "target" and headline is None:
         raise Refused(_("Chiến dịch này không có chỉ tiêu chính, không xếp hạng theo chỉ tiêu được."))
     scope = within or campaign.scope_unit
@@ -218,6 +220,44 @@ def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date
         )
         for rank, (user, points) in zip(ranks, rows, strict=True)
     ]
+
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 512
+CACHE_SECONDS = 60
+
+
+def cached_board(
+    campaign: Campaign, level: str, metric: str, period: str, within: Unit | None, limit: int, today: date
+) -> list[BoardRow]:
+    """A board changes only when the ledger does: reuse it while the scores version is unchanged.
+
+    The version is read from the database on every call, so every gunicorn worker sees a new point
+    at once; edits that write no ledger row (a unit's population, the headline) show within a minute.
+    """
+    key = (
+        campaign.id,
+        campaign.created_at,  # ids restart after a test empties the tables; creation times do not
+        level,
+        metric,
+        period,
+        within.id if within else None,
+        limit,
+        today,
+        scores_version(),
+        int(time.time() // CACHE_SECONDS),
+    )
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    rows = board(campaign, level, metric, period, within, limit, today)
+    with _CACHE_LOCK:
+        _CACHE[key] = rows
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return rows
 
 
 @dataclass

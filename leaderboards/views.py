@@ -8,7 +8,7 @@ from core.clock import local_date, now
 from core.rendering import render_page
 from core.rules import Refused
 from leaderboards import bp
-from leaderboards.services import LEVELS, MAX_LIMIT, METRICS, PERIODS, board
+from leaderboards.services import LEVELS, MAX_LIMIT, METRICS, PERIODS, cached_board
 from models import Campaign, Unit, db
 
 PUBLIC_STATUSES = ("active", "ended")
@@ -62,7 +62,7 @@ def api_campaigns():
 def api_leaderboard(slug: str):
     campaign = _public_campaign_or_404(slug)
     try:
-        rows = board(campaign, today=local_date(now()), **_board_request(campaign))
+        rows = cached_board(campaign, today=local_date(now()), **_board_request(campaign))
     except Refused as refusal:
         return jsonify(error="bad_parameter", message=" ".join(refusal.messages)), 400
     return jsonify(
@@ -88,7 +88,7 @@ def page(slug: str):
     problems, rows, params = [], [], {}
     try:
         params = _board_request(campaign)
-        rows = board(campaign, today=local_date(now()), **params)
+        rows = cached_board(campaign, today=local_date(now()), **params)
     except Refused as refusal:
         problems = refusal.messages
     return render_page(

@@ -39,6 +39,11 @@ class Campaign(db.Model):
     )
 
     @property
+    def headline_activity(self) -> "ActivityType | None":
+        """The activity type whose outcomes rank the target board, if the campaign has one."""
+        return next((activity for activity in self.activity_types if activity.is_headline), None)
+
+    @property
     def ranked_kind_list(self) -> list[str]:
         return [kind for kind in self.ranked_kinds.split(",") if kind]
 

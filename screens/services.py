@@ -3,17 +3,16 @@
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from campaigns.services import headline_activity
-from models import Campaign, LedgerEntry, Quiz, ScreenLink, User, db
+from models import Campaign, Quiz, ScreenLink, User, db
 
 SCREEN_LEVELS = {"ward": "ward", "commune": "ward", "quarter": "quarter", "youth_union": "youth_union", "team": "team"}
 
 
 def default_boards(campaign: Campaign) -> list[dict]:
     """Each ranked level once, by target where the campaign has a headline target, then today's quarters."""
-    target = headline_activity(campaign) is not None
+    target = campaign.headline_activity is not None
     boards = []
     for kind in campaign.ranked_kind_list:
         level = SCREEN_LEVELS.get(kind)
@@ -45,8 +44,3 @@ def live_screen(token: str) -> ScreenLink | None:
 
 def revoke(screen: ScreenLink, at: datetime) -> None:
     screen.revoked_at = at
-
-
-def scores_version() -> int:
-    """Grows with every ledger row: one primary-key lookup, the same in every worker."""
-    return db.session.scalar(select(func.coalesce(func.max(LedgerEntry.id), 0)))

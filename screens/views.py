@@ -9,11 +9,12 @@ from campaigns.services import may_run_campaign
 from core.access import public, roles
 from core.clock import local_date, now
 from core.rules import Refused
-from leaderboards.services import board
+from leaderboards.services import cached_board
 from models import Campaign, Quiz, ScreenLink, db
 from quizzes.services import quiz_is_open
+from scoring import scores_version
 from screens import bp
-from screens.services import create_screen, live_screen, revoke, scores_version
+from screens.services import create_screen, live_screen, revoke
 
 RUNNERS = ("admin", "ward_leader")
 
@@ -70,7 +71,7 @@ def _board_context(screen: ScreenLink, index: int) -> dict:
     index %= len(screen.boards)
     spec = screen.boards[index]
     try:
-        rows = board(screen.campaign, spec["level"], spec["metric"], spec["period"], None, 10, local_date(now()))
+        rows = cached_board(screen.campaign, spec["level"], spec["metric"], spec["period"], None, 10, local_date(now()))
     except Refused:
         rows = []
     return {

@@ -54,7 +54,7 @@ def test_eight_writers_at_once(app, runner, people, make_user, tree, make_campai
         process.start()
     totals = Counter()
     for _process in processes:
-        totals.update(results.get(timeout=300))
+        totals.update(results.get(timeout=120))
     for process in processes:
         process.join(timeout=60)
     assert all(process.exitcode == 0 for process in processes)

@@ -2,14 +2,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from campaigns.services import headline_activity
 from core.clock import LOCAL
 from models import db
 from scoring import Award, award_many
 
 
 def _give(campaign, unit, points=0, outcome=0, day=date(2026, 11, 5)):
-    activity = headline_activity(campaign) or campaign.activity_types[0]
+    activity = campaign.headline_activity or campaign.activity_types[0]
     award_many(
         [
             Award(
