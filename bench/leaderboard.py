@@ -12,7 +12,6 @@ rate of the leaderboard JSON endpoint against /healthz under gunicorn (goal: at 
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from gunicorn_server import gunicorn  # noqa: E402
+
 SLUG = "chu-ky-so-dong-nai"
 BOARDS = [
     (level, metric)
@@ -145,31 +147,11 @@ def main():
                 f"{key[0] + ' x ' + key[1]:<24}{fast_small[0]:9.1f}{fast_small[1]:9.1f}{fast_big[0]:9.1f}"
                 f"{fast_big[1]:9.1f}{fast_big[0] / fast_small[0]:7.2f}{slow_small[0]:15.1f}{slow_big[0]:14.1f}"
             )
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "app:create_app()"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(base + "/healthz", timeout=1).read()
-                    break
-                except OSError:
-                    time.sleep(0.2)
+        with gunicorn(env, 2) as base:
             health = rate(base + "/healthz", args.seconds)
             boards = rate(
                 f"{base}/api/v1/campaigns/{SLUG}/leaderboard?level=quarter&metric=target&limit=20", args.seconds
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         print(
             f"requests/s: healthz={health:.0f} leaderboard_json={boards:.0f} ratio={boards / health:.2f} "
             f"(gunicorn 2 workers, 8 client threads, {args.seconds:.0f} s each, 1M ledger rows)"

@@ -12,7 +12,6 @@ import argparse
 import http.cookiejar
 import os
 import re
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -25,18 +24,14 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from gunicorn_server import gunicorn
+
 ROOT = Path(__file__).resolve().parents[1]
 QUIZ = "an-toan-mang"
 QUARTER = "DN-BINHLOC-CAPRANG"
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 CHOICE = re.compile(r'name="choice" value="(\d+)"')
 POSITION = re.compile(r'name="position" value="(\d+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def resident(base: str, number: int, arrival: float, latencies: list, outcome: dict, lock: threading.Lock):
@@ -97,31 +92,7 @@ def main():
         flask = [sys.executable, "-m", "flask"]
         subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
         subprocess.run([*flask, "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True)
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                str(args.workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "app:create_app()",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(base + "/healthz", timeout=1).read()
-                    break
-                except OSError:
-                    time.sleep(0.2)
+        with gunicorn(env, args.workers) as base:
             latencies: list[float] = []
             outcome = {"acknowledged": 0, "unacknowledged": 0, "errors": 0}
             lock = threading.Lock()
@@ -131,9 +102,6 @@ def main():
                     arrival = started + args.seconds * number / args.residents
                     pool.submit(resident, base, number, arrival, latencies, outcome, lock)
             wall = time.perf_counter() - started
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         with sqlite3.connect(database) as connection:
             stored = connection.execute(
                 "SELECT count(*) FROM attempt_question WHERE answered_at IS NOT NULL"
