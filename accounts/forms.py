@@ -1,9 +1,11 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms import PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from accounts.services import password_problem
 from core.forms import Form
+from leaderboards.services import public_name
 
 
 class LoginForm(Form):
@@ -27,3 +29,18 @@ class ChangePasswordForm(Form):
         problem = password_problem(field.data or "", self._username)
         if problem:
             raise ValidationError(problem)
+
+
+class NameConsentForm(Form):
+    choice = RadioField(
+        _l("Tên của bạn trên bảng xếp hạng công khai và màn hình sự kiện"),
+        validators=[InputRequired(message=_l("Hãy chọn một trong hai cách hiển thị."))],
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        """Each choice shows exactly what the public would see."""
+        super().__init__(*args, **kwargs)
+        self.choice.choices = [
+            ("yes", _("Hiện họ tên: %(name)s", name=public_name(user, shown=True))),
+            ("no", _("Chỉ hiện chữ cái đầu: %(name)s", name=public_name(user, shown=False))),
+        ]

@@ -3,6 +3,7 @@
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -85,6 +86,12 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = generate_password_hash(password)
     user.must_change_password = False
     end_all_sessions(user)
+
+
+def set_name_consent(user: User, agreed: bool, at: datetime) -> None:
+    """Record the member's answer and when it was given; either answer can be changed later."""
+    user.public_name_consent = agreed
+    user.public_name_consent_at = at
 
 
 def issue_one_time_password(user: User) -> str:

@@ -4,14 +4,18 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from accounts import bp
-from accounts.forms import ChangePasswordForm, LoginForm
-from accounts.services import authenticate, end_all_sessions, normalise_username, set_password
+from accounts.forms import ChangePasswordForm, LoginForm, NameConsentForm
+from accounts.services import authenticate, end_all_sessions, normalise_username, set_name_consent, set_password
+from badges.services import badges_of
 from core.access import public, signed_in
+from core.clock import now
 from extensions import limiter
-from models import db
+from leaderboards.services import personal_standings
+from models import Contribution, db
 
 
 def _login_failed(response) -> bool:
@@ -81,3 +85,51 @@ def change_password():
             flash(_("Đã đổi mật khẩu."), "success")
             return redirect(url_for("core.index"))
     return render_template("accounts/password.html", form=form), 422 if form.is_submitted() else 200
+
+
+def _profile_page(consent_form: NameConsentForm, status: int = 200):
+    standings = personal_standings(current_user, now())
+    badges = badges_of(current_user)
+    badges_by_campaign: dict[int, list] = {}
+    for award in badges:
+        badges_by_campaign.setdefault(award.campaign_id, []).append(award)
+    history = db.session.scalars(
+        select(Contribution)
+        .where(Contribution.member_id == current_user.id)
+        .order_by(Contribution.occurred_on.desc(), Contribution.id.desc())
+        .limit(30)
+    ).all()
+    page = render_template(
+        "accounts/profile.html",
+        user=current_user,
+        standings=standings,
+        total_points=sum(points for _campaign, points, _position in standings),
+        badges=badges,
+        badges_by_campaign=badges_by_campaign,
+        history=history,
+        consent_form=consent_form,
+    )
+    return page, status
+
+
+@bp.route("/me")
+@signed_in
+def profile():
+    answer = {True: "yes", False: "no"}.get(current_user.public_name_consent)
+    return _profile_page(NameConsentForm(current_user, formdata=None, choice=answer))
+
+
+@bp.route("/me/name-consent", methods=["POST"])
+@signed_in
+def name_consent():
+    form = NameConsentForm(current_user)
+    if not form.validate_on_submit():
+        return _profile_page(form, 422)
+    agreed = form.choice.data == "yes"
+    set_name_consent(current_user, agreed, now())
+    db.session.commit()
+    if agreed:
+        flash(_("Bảng xếp hạng công khai sẽ hiện họ tên của bạn."), "success")
+    else:
+        flash(_("Bảng xếp hạng công khai sẽ chỉ hiện chữ cái đầu của tên bạn."), "success")
+    return redirect(_safe_next(request.form.get("next")))

@@ -168,7 +168,7 @@ def detail(slug: str):
     standing = campaign_status(campaign, now()) in ("active", "ended") and in_scope(current_user, campaign)
     return render_template(
         "campaigns/detail.html",
-        my_rank=member_position(campaign, current_user, today_local) if standing else None,
+        my_rank=member_position(campaign, current_user) if standing else None,
         quarter_rank=unit_position(campaign, current_user.home_unit, today_local) if standing else None,
         campaign=campaign,
         status=campaign_status(campaign, now()),

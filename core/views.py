@@ -13,17 +13,28 @@ from models import db
 def index():
     if current_user.is_authenticated:
         # Imported here because these feature packages import core themselves.
+        from accounts.forms import NameConsentForm
         from badges.services import badges_of
         from campaigns.services import campaign_status, visible_campaigns
         from leaderboards.services import unit_position
 
         at = now()
+        campaigns = visible_campaigns(current_user)
         running = [
             (campaign, unit_position(campaign, current_user.home_unit, local_date(at)))
-            for campaign in visible_campaigns(current_user)
+            for campaign in campaigns
             if campaign_status(campaign, at) == "active"
         ]
-        return render_template("core/home.html", user=current_user, badges=badges_of(current_user), running=running)
+        upcoming = [campaign for campaign in campaigns if campaign_status(campaign, at) == "scheduled"]
+        return render_template(
+            "core/home.html",
+            user=current_user,
+            badges=badges_of(current_user)[:3],
+            running=running,
+            upcoming=upcoming,
+            # Asked once, here, until answered; changed later on the personal page.
+            consent_form=NameConsentForm(current_user) if current_user.public_name_consent is None else None,
+        )
     return render_template("core/landing.html")
 
 

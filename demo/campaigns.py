@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import aliased
 
+from badges.services import award_history_badges
 from campaigns.services import CampaignFields, allowed_dates, campaign_status, create_campaign, publish
 from core.privacy import keyed_hash
 from models import Campaign, CampaignResult, Contribution, Quiz, Unit, User, db
@@ -137,7 +138,8 @@ def _members_with_units(scope: Unit) -> list[tuple[int, int, list[int]]]:
 def add_demo_contributions(count: int, at: datetime, rng: random.Random, pending_share: float = 0.0) -> int:
     """Add `count` contributions spread over the demo campaigns that have started.
 
-    Approved ones are awarded in batches through scoring.award_many, the same door as approvals.
+    Approved ones are awarded in batches through scoring.award_many, the same door as approvals,
+    and the badges they earn are granted once at the end.
     """
     frozen = select(CampaignResult.campaign_id)
     demo = select(Campaign).where(Campaign.slug.in_([d.slug for d in DEMO_CAMPAIGNS]), Campaign.id.not_in(frozen))
@@ -211,4 +213,6 @@ def add_demo_contributions(count: int, at: datetime, rng: random.Random, pending
         )
         db.session.commit()
         added += size
+    award_history_badges([campaign.id for campaign in campaigns], at)
+    db.session.commit()
     return added

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from werkzeug.security import generate_password_hash
 
+from core.clock import now
 from core.text import ascii_slug
 from models import Unit, User, db
 
@@ -104,6 +105,12 @@ class UserSpec:
     team_code: str | None = None
     youth_union_code: str | None = None
     is_cadre: bool = False
+    public_name_consent: bool | None = None
+
+
+# Demo members answered the name question in varied ways (None: not asked yet), so public boards
+# show a realistic mix of names and initials.
+DEMO_NAME_ANSWERS = (True, None, True, False, None)
 
 
 def slug(name: str) -> str:
@@ -193,9 +200,11 @@ def build_demo(scale: str) -> tuple[list[UnitSpec], list[UserSpec]]:
                 youth_union.member_count += in_youth_union
                 username = f"{ward_slug}.tv{member_number:03d}"
                 role = "team_leader" if seat == 0 else "member"
+                consent = DEMO_NAME_ANSWERS[member_number % len(DEMO_NAME_ANSWERS)]
                 if home.endswith("CAPRANG") and team.code.endswith("CAPRANG-T1") and seat < 2:
                     username = ("caprang.leader", "caprang.member")[seat]
                     in_youth_union = True
+                    consent = None  # the demo member is asked on first sign-in
                 users.append(
                     UserSpec(
                         username,
@@ -204,6 +213,7 @@ def build_demo(scale: str) -> tuple[list[UnitSpec], list[UserSpec]]:
                         home,
                         team.code,
                         youth_union.code if in_youth_union else None,
+                        public_name_consent=consent,
                     )
                 )
     return units, users
@@ -252,6 +262,7 @@ def seed_demo_data(scale: str) -> tuple[int, int]:
             paths.append({"id": unit_id, "path": known[code][1]})
         db.session.execute(update(Unit), paths)
     existing_users = set(db.session.scalars(select(User.username)))
+    seeded_at = now()
     # One shared hash: hashing 13,000 passwords one by one would take twenty minutes.
     shared_hash = generate_password_hash(DEMO_PASSWORD)
     new_users = [
@@ -264,6 +275,8 @@ def seed_demo_data(scale: str) -> tuple[int, int]:
             "team_id": known[spec.team_code][0] if spec.team_code else None,
             "youth_union_id": known[spec.youth_union_code][0] if spec.youth_union_code else None,
             "is_cadre": spec.is_cadre,
+            "public_name_consent": spec.public_name_consent,
+            "public_name_consent_at": seeded_at if spec.public_name_consent is not None else None,
         }
         for spec in user_specs
         if spec.username not in existing_users

@@ -4,15 +4,28 @@ the activity volume, never a scan of the ledger at request time."""
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
+from campaigns.services import campaign_status, visible_campaigns
 from core.clock import iso_week_start
 from core.rules import Refused
-from models import Campaign, MemberDayScore, MemberScore, OutcomeCount, Unit, UnitDayScore, UnitScore, User, db
+from models import (
+    Campaign,
+    MemberDayScore,
+    MemberScore,
+    OutcomeCount,
+    OutcomeDayCount,
+    Unit,
+    UnitDayScore,
+    UnitScore,
+    User,
+    db,
+)
 from scoring import competition_ranks, scores_version
 
 LEVEL_KINDS = {
@@ -47,49 +60,23 @@ def _window(period: str, today: date) -> tuple[date, date] | None:
     return None
 
 
-def _unit_points(campaign: Campaign, unit_ids: list[int], period: str, today: date) -> tuple[dict, dict]:
-    """(points in the period, points the period had at the end of yesterday) per unit."""
+def _sums(model, key: str, column: str, match, days: tuple[date, date] | None = None) -> dict:
+    query = select(getattr(model, key), func.sum(getattr(model, column))).where(*match(model))
+    if days is not None:
+        query = query.where(model.day.between(*days))
+    return dict(db.session.execute(query.group_by(getattr(model, key))).all())
+
+
+def _period_values(total, daily, key: str, column: str, match, period: str, today: date) -> tuple[dict, dict]:
+    """(value in the period, value the period had at the end of yesterday) per unit or member, from
+    an aggregate table of totals and its companion table per local day."""
     window = _window(period, today)
-    if window is None:
-        totals = dict(
-            db.session.execute(
-                select(UnitScore.unit_id, UnitScore.points).where(
-                    UnitScore.campaign_id == campaign.id, UnitScore.unit_id.in_(unit_ids)
-                )
-            ).all()
-        )
-    else:
-        totals = dict(
-            db.session.execute(
-                select(UnitDayScore.unit_id, func.sum(UnitDayScore.points))
-                .where(
-                    UnitDayScore.campaign_id == campaign.id,
-                    UnitDayScore.unit_id.in_(unit_ids),
-                    UnitDayScore.day.between(*window),
-                )
-                .group_by(UnitDayScore.unit_id)
-            ).all()
-        )
-    today_points = dict(
-        db.session.execute(
-            select(UnitDayScore.unit_id, UnitDayScore.points).where(
-                UnitDayScore.campaign_id == campaign.id, UnitDayScore.unit_id.in_(unit_ids), UnitDayScore.day == today
-            )
-        ).all()
-    )
-    before = {unit_id: totals.get(unit_id, 0) - today_points.get(unit_id, 0) for unit_id in unit_ids}
+    values = _sums(total, key, column, match) if window is None else _sums(daily, key, column, match, window)
     if period == "today":
         yesterday = today - timedelta(days=1)
-        before = dict(
-            db.session.execute(
-                select(UnitDayScore.unit_id, UnitDayScore.points).where(
-                    UnitDayScore.campaign_id == campaign.id,
-                    UnitDayScore.unit_id.in_(unit_ids),
-                    UnitDayScore.day == yesterday,
-                )
-            ).all()
-        )
-    return totals, before
+        return values, _sums(daily, key, column, match, (yesterday, yesterday))
+    todays = _sums(daily, key, column, match, (today, today))
+    return values, {item: values.get(item, 0) - todays.get(item, 0) for item in values.keys() | todays.keys()}
 
 
 def _target(unit: Unit, activity) -> float | None:
@@ -129,39 +116,48 @@ def board(
         select(Unit).where(Unit.kind.in_(LEVEL_KINDS[level]), Unit.path.like(f"{scope.path}%"))
     ).all()
     ids = [unit.id for unit in units]
-    points, before = _unit_points(campaign, ids, period, today)
-    outcomes = {}
+    points, points_before = _period_values(
+        UnitScore,
+        UnitDayScore,
+        "unit_id",
+        "points",
+        lambda model: [model.campaign_id == campaign.id, model.unit_id.in_(ids)],
+        period,
+        today,
+    )
+    outcomes, outcomes_before, progress = {}, {}, {}
     if headline is not None:
-        outcomes = dict(
-            db.session.execute(
-                select(OutcomeCount.unit_id, OutcomeCount.count).where(
-                    OutcomeCount.activity_type_id == headline.id, OutcomeCount.unit_id.in_(ids)
-                )
-            ).all()
+
+        def of_headline(model):
+            return [model.activity_type_id == headline.id, model.unit_id.in_(ids)]
+
+        outcomes, outcomes_before = _period_values(
+            OutcomeCount, OutcomeDayCount, "unit_id", "count", of_headline, period, today
         )
-    target_pct = {}
-    for unit in units:
-        goal = _target(unit, headline) if headline is not None else None
-        target_pct[unit.id] = 100 * outcomes.get(unit.id, 0) / goal if goal else None
+        progress = outcomes if period == "all" else _sums(OutcomeCount, "unit_id", "count", of_headline)
+    goals = {unit.id: _target(unit, headline) if headline is not None else None for unit in units}
+
+    def share_of_goal(unit: Unit, counts: dict) -> float | None:
+        goal = goals[unit.id]
+        return 100 * counts.get(unit.id, 0) / goal if goal else None
 
     def size(unit: Unit) -> float | None:
         if level in ("ward", "quarter"):
             return unit.adult_population / 1000 if unit.adult_population else None
         return unit.member_count or None
 
-    def value_of(unit: Unit, scores: dict) -> float | None:
+    def value_of(unit: Unit, scores: dict, counts: dict) -> float | None:
         if metric == "points":
             return scores.get(unit.id, 0)
         if metric == "per_capita":
             return scores.get(unit.id, 0) / size(unit) if size(unit) else None
-        return target_pct[unit.id]
+        return share_of_goal(unit, counts)  # the share of the target reached within the period
 
-    now_values = {unit.id: value_of(unit, points) for unit in units}
+    now_values = {unit.id: value_of(unit, points, outcomes) for unit in units}
     ranks = _ranked(now_values, units, lambda unit: unit.id)
-    movement = {}
-    if metric != "target":
-        old_ranks = _ranked({unit.id: value_of(unit, before) for unit in units}, units, lambda unit: unit.id)
-        movement = {unit.id: old_ranks[unit.id] - ranks[unit.id] for unit in units}
+    old_values = {unit.id: value_of(unit, points_before, outcomes_before) for unit in units}
+    old_ranks = _ranked(old_values, units, lambda unit: unit.id)
+    target_pct = {unit.id: share_of_goal(unit, progress) for unit in units}  # always the whole campaign
     rows = [
         BoardRow(
             rank=ranks[unit.id],
@@ -169,7 +165,7 @@ def board(
             value=round(now_values[unit.id], 2) if now_values[unit.id] is not None else None,
             points=points.get(unit.id, 0),
             target_pct=round(target_pct[unit.id], 1) if target_pct[unit.id] is not None else None,
-            movement=movement.get(unit.id),
+            movement=old_ranks[unit.id] - ranks[unit.id],
             unit_code=unit.code,
         )
         for unit in units
@@ -178,47 +174,51 @@ def board(
     return rows[:limit]
 
 
-def public_name(user: User) -> str:
-    """Initials and unit for members who have not agreed to show their name."""
+def public_name(user: User, shown: bool | None = None) -> str:
+    """The name with the unit for members who agreed to show it; initials and unit for everyone else.
+
+    `shown` previews either form regardless of the member's answer.
+    """
+    if user.public_name_consent if shown is None else shown:
+        return f"{user.display_name} · {user.home_unit.name}"
     initials = "".join(part[0] for part in user.display_name.split() if part).upper()
     return f"{initials} · {user.home_unit.name}"
 
 
 def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date) -> list[BoardRow]:
+    """Members with points in the period, ranked over everyone in scope so movement is fair too."""
     if metric != "points":
         raise Refused(_("Bảng cá nhân chỉ xếp theo tổng điểm (metric=points)."))
-    window = _window(period, today)
-    if window is None:
-        scores = select(MemberScore.member_id, MemberScore.points.label("points")).where(
-            MemberScore.campaign_id == campaign.id
-        )
-    else:
-        scores = (
-            select(MemberDayScore.member_id, func.sum(MemberDayScore.points).label("points"))
-            .where(MemberDayScore.campaign_id == campaign.id, MemberDayScore.day.between(*window))
-            .group_by(MemberDayScore.member_id)
-        )
-    scores = scores.subquery()
-    rows = db.session.execute(
-        select(User, scores.c.points)
-        .join(scores, scores.c.member_id == User.id)
-        .join(Unit, Unit.id == User.home_unit_id)
-        .where(Unit.path.like(f"{scope.path}%"), scores.c.points != 0)
-        .order_by(scores.c.points.desc(), User.id)
-        .limit(limit)
-    ).all()
-    ranks = competition_ranks([points for _user, points in rows])
+    in_scope = select(User.id).join(Unit, Unit.id == User.home_unit_id).where(Unit.path.like(f"{scope.path}%"))
+    points, before = _period_values(
+        MemberScore,
+        MemberDayScore,
+        "member_id",
+        "points",
+        lambda model: [model.campaign_id == campaign.id, model.member_id.in_(in_scope)],
+        period,
+        today,
+    )
+    scored = sorted((member_id for member_id, value in points.items() if value), key=lambda m: (-points[m], m))
+    ranks = dict(zip(scored, competition_ranks([points[member_id] for member_id in scored]), strict=True))
+    everyone = points.keys() | before.keys()
+    old_ranks = _ranked({member_id: before.get(member_id, 0) for member_id in everyone}, list(everyone), int)
+    shown = scored[:limit]
+    users = {
+        user.id: user
+        for user in db.session.scalars(select(User).options(joinedload(User.home_unit)).where(User.id.in_(shown)))
+    }
     return [
         BoardRow(
-            rank=rank,
-            name=public_name(user),
-            value=points,
-            points=points,
+            rank=ranks[member_id],
+            name=public_name(users[member_id]),
+            value=points[member_id],
+            points=points[member_id],
             target_pct=None,
-            movement=None,
-            member_id=user.id,
+            movement=old_ranks[member_id] - ranks[member_id],
+            member_id=member_id,
         )
-        for rank, (user, points) in zip(ranks, rows, strict=True)
+        for member_id in shown
     ]
 
 
@@ -249,15 +249,25 @@ def cached_board(
         int(time.time() // CACHE_SECONDS),
     )
     with _CACHE_LOCK:
-        if key in _CACHE:
+        rows = _CACHE.get(key)
+        if rows is not None:
             _CACHE.move_to_end(key)
-            return _CACHE[key]
-    rows = board(campaign, level, metric, period, within, limit, today)
-    with _CACHE_LOCK:
-        _CACHE[key] = rows
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return rows
+    if rows is None:
+        rows = board(campaign, level, metric, period, within, limit, today)
+        with _CACHE_LOCK:
+            _CACHE[key] = rows
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return _with_current_names(rows) if level == "member" else rows
+
+
+def _with_current_names(rows: list[BoardRow]) -> list[BoardRow]:
+    """A member may withdraw consent at any moment: names are looked up again, never taken from the cache."""
+    users = db.session.scalars(
+        select(User).options(joinedload(User.home_unit)).where(User.id.in_([row.member_id for row in rows]))
+    )
+    names = {user.id: public_name(user) for user in users}
+    return [replace(row, name=names[row.member_id]) for row in rows]
 
 
 @dataclass
@@ -267,11 +277,43 @@ class Position:
     points: int
 
 
-def member_position(campaign: Campaign, member: User, today: date) -> Position | None:
-    """A member's rank among everyone with points in the campaign's scope."""
-    rows = _member_board(campaign, "points", "all", campaign.scope_unit, 100_000, today)
-    mine = next((row for row in rows if row.member_id == member.id), None)
-    return Position(mine.rank, len(rows), mine.points) if mine else None
+def member_position(campaign: Campaign, member: User) -> Position | None:
+    """A member's rank among everyone with points in the campaign's scope: two counts, not a board."""
+    mine = db.session.scalar(
+        select(MemberScore.points).where(MemberScore.campaign_id == campaign.id, MemberScore.member_id == member.id)
+    )
+    if not mine:
+        return None
+    peers = (
+        select(func.count())
+        .select_from(MemberScore)
+        .join(User, User.id == MemberScore.member_id)
+        .join(Unit, Unit.id == User.home_unit_id)
+        .where(MemberScore.campaign_id == campaign.id, Unit.path.like(f"{campaign.scope_unit.path}%"))
+    )
+    ahead = db.session.scalar(peers.where(MemberScore.points > mine))
+    of = db.session.scalar(peers.where(MemberScore.points != 0))
+    return Position(ahead + 1, of, mine)
+
+
+def personal_standings(member: User, at) -> list[tuple[Campaign, int, Position | None]]:
+    """Every campaign a member scored in or can take part in now, running ones first."""
+    points = dict(
+        db.session.execute(
+            select(MemberScore.campaign_id, MemberScore.points).where(MemberScore.member_id == member.id)
+        ).all()
+    )
+    campaigns = {
+        campaign.id: campaign for campaign in db.session.scalars(select(Campaign).where(Campaign.id.in_(points)))
+    }
+    for campaign in visible_campaigns(member):
+        if campaign_status(campaign, at) in ("active", "ended"):
+            campaigns.setdefault(campaign.id, campaign)
+    ordered = sorted(
+        campaigns.values(),
+        key=lambda campaign: (campaign_status(campaign, at) != "active", -campaign.ends_at.timestamp()),
+    )
+    return [(campaign, points.get(campaign.id, 0), member_position(campaign, member)) for campaign in ordered]
 
 
 def unit_position(campaign: Campaign, unit: Unit, today: date) -> Position | None:
@@ -279,6 +321,6 @@ def unit_position(campaign: Campaign, unit: Unit, today: date) -> Position | Non
     level = next((name for name, kinds in LEVEL_KINDS.items() if unit.kind in kinds), None)
     if level is None or campaign.scope_unit_id not in unit.ancestor_ids:
         return None
-    rows = board(campaign, level, "points", "all", None, MAX_LIMIT * 10, today)
+    rows = cached_board(campaign, level, "points", "all", None, MAX_LIMIT * 10, today)
     mine = next((row for row in rows if row.unit_code == unit.code), None)
     return Position(mine.rank, len(rows), mine.points) if mine else None

@@ -92,6 +92,7 @@ from models.scoring import (  # noqa: E402
     MemberDayScore,
     MemberScore,
     OutcomeCount,
+    OutcomeDayCount,
     UnitDayScore,
     UnitScore,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "MemberScore",
     "Notification",
     "OutcomeCount",
+    "OutcomeDayCount",
     "Unit",
     "UnitDayScore",
     "UnitScore",

@@ -43,6 +43,9 @@ class User(db.Model):
     # Changing the nonce ends every session of this user: logout, password reset, deactivation.
     session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
     phone_hash: Mapped[str | None] = mapped_column(String(64))
+    # None until the member answers: silence is not consent, so boards show initials until then.
+    public_name_consent: Mapped[bool | None]
+    public_name_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
 
     home_unit: Mapped[Unit] = relationship(foreign_keys=[home_unit_id])

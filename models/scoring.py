@@ -67,4 +67,13 @@ class OutcomeCount(db.Model):
     count: Mapped[int] = mapped_column(default=0)
 
 
-AGGREGATES = (UnitScore, UnitDayScore, MemberScore, MemberDayScore, OutcomeCount)
+class OutcomeDayCount(db.Model):
+    """Outcomes per activity type, unit and local day: target progress for a period, and its movement."""
+
+    activity_type_id: Mapped[int] = mapped_column(ForeignKey("activity_type.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+AGGREGATES = (UnitScore, UnitDayScore, MemberScore, MemberDayScore, OutcomeCount, OutcomeDayCount)

@@ -15,7 +15,17 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
-from models import LedgerEntry, MemberDayScore, MemberScore, OutcomeCount, UnitDayScore, UnitScore, User, db
+from models import (
+    LedgerEntry,
+    MemberDayScore,
+    MemberScore,
+    OutcomeCount,
+    OutcomeDayCount,
+    UnitDayScore,
+    UnitScore,
+    User,
+    db,
+)
 from models.scoring import AGGREGATES
 
 KEYS = {
@@ -24,6 +34,7 @@ KEYS = {
     MemberScore: ("campaign_id", "member_id"),
     MemberDayScore: ("campaign_id", "member_id", "day"),
     OutcomeCount: ("activity_type_id", "unit_id"),
+    OutcomeDayCount: ("activity_type_id", "unit_id", "day"),
 }
 
 
@@ -76,11 +87,12 @@ def _deltas(rows: Iterable) -> dict:
         if row["outcome"] and row["activity_type_id"] is not None:
             for unit_id in decode_units(row["outcome_units"]):
                 deltas[OutcomeCount][(row["activity_type_id"], unit_id)] += row["outcome"]
+                deltas[OutcomeDayCount][(row["activity_type_id"], unit_id, day)] += row["outcome"]
     return deltas
 
 
 def _value_column(model) -> str:
-    return "count" if model is OutcomeCount else "points"
+    return "count" if model in (OutcomeCount, OutcomeDayCount) else "points"
 
 
 def _apply(deltas: dict) -> None:

@@ -9,7 +9,7 @@ from campaigns.services import may_run_campaign
 from core.access import public, roles
 from core.clock import local_date, now
 from core.rules import Refused
-from leaderboards.services import cached_board
+from leaderboards.services import cached_board, public_name
 from models import Campaign, Quiz, ScreenLink, db
 from quizzes.services import quiz_is_open
 from scoring import scores_version
@@ -82,6 +82,7 @@ def _board_context(screen: ScreenLink, index: int) -> dict:
         "next_index": (index + 1) % len(screen.boards),
         "badges": recent_badges(screen.campaign),
         "badge_labels": BADGE_LABELS,
+        "public_name": public_name,
     }
 
 

@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 from campaigns.services import campaign_status
 from core.clock import now
 from demo.seed import DEMO_PASSWORD
-from models import Campaign, CampaignResult, Contribution, LedgerEntry, Unit, User, db
+from models import BadgeAward, Campaign, CampaignResult, Contribution, LedgerEntry, Notification, Unit, User, db
 from scoring import verify
 from tests.conftest import login
 
@@ -79,3 +79,27 @@ def test_demo_has_running_ended_and_scheduled_campaigns_with_scores(runner):
     assert verify() == []
     # Frozen results stay frozen: bulk additions go to the running campaign only.
     assert db.session.scalar(select(CampaignResult.standings).where(CampaignResult.id == result.id)) == result.standings
+
+
+def test_bulk_demo_contributions_earn_their_badges_once(runner):
+    runner.invoke(args=["seed-demo"])
+    assert runner.invoke(args=["seed-demo", "--contributions", "3000"]).exit_code == 0
+    approved = select(Contribution.campaign_id, Contribution.member_id).where(Contribution.status == "approved")
+    helped = (
+        approved.where(Contribution.beneficiary_hash.isnot(None))
+        .group_by(Contribution.campaign_id, Contribution.member_id)
+        .having(func.count() >= 10)
+    )
+
+    def holders(kind):
+        return set(
+            db.session.execute(select(BadgeAward.campaign_id, BadgeAward.member_id).where(BadgeAward.kind == kind))
+        )
+
+    assert holders("first_contribution") == set(db.session.execute(approved.distinct()))
+    assert holders("helped_10") == set(db.session.execute(helped)) != set()
+    assert runner.invoke(args=["seed-demo", "--contributions", "500"]).exit_code == 0
+    assert holders("first_contribution") == set(db.session.execute(approved.distinct()))  # newcomers too
+    member_badges = select(func.count()).select_from(BadgeAward).where(BadgeAward.member_id.isnot(None))
+    notices = select(func.count()).select_from(Notification).where(Notification.kind.like("badge:%"))
+    assert db.session.scalar(member_badges) == db.session.scalar(notices)  # each badge told to its member once

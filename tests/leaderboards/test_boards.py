@@ -91,6 +91,33 @@ def test_movement_since_yesterday(client, make_campaign, quarters, clock):
     assert rows["QA"]["rank"] == 2 and rows["QA"]["movement"] == -1
 
 
+def test_member_movement_since_yesterday(client, make_campaign, people):
+    campaign = make_campaign()
+    for username, points, day in (("teamlead", 10, 4), ("member", 5, 4), ("member", 8, 5), ("leader1", 1, 5)):
+        member = people[username]
+        award_many([Award(campaign.id, "correction", 0, points, date(2026, 11, day), [], member_id=member.id)])
+    db.session.commit()
+    rows = [(row["member_id"], row["rank"], row["movement"]) for row in _board(client, campaign, level="member")[1]]
+    assert rows == [
+        (people["member"].id, 1, 1),  # overtook the team leader today
+        (people["teamlead"].id, 2, -1),
+        (people["leader1"].id, 3, 0),  # new today: ranked with everyone at zero last night
+    ]
+
+
+def test_target_board_moves_and_ranks_a_period_by_its_own_share(client, make_campaign, quarters):
+    campaign = make_campaign()  # 60% of adults: QA needs 300, QB 3,000
+    _give(campaign, quarters["QB"], outcome=900, day=date(2026, 11, 2))  # Monday: QB at 30%
+    _give(campaign, quarters["QA"], outcome=60, day=date(2026, 11, 4))  # yesterday: QA at 20%
+    _give(campaign, quarters["QA"], outcome=60, day=date(2026, 11, 5))  # today: QA reaches 40%, overtakes QB
+    rows = {row["unit_code"]: row for row in _board(client, campaign, level="quarter", metric="target")[1]}
+    assert (rows["QA"]["rank"], rows["QA"]["value"], rows["QA"]["movement"]) == (1, 40.0, 1)
+    assert (rows["QB"]["rank"], rows["QB"]["value"], rows["QB"]["movement"]) == (2, 30.0, -1)
+    today = {row["unit_code"]: row for row in _board(client, campaign, metric="target", period="today")[1]}
+    assert today["QA"]["value"] == 20.0 and today["QB"]["value"] == 0.0
+    assert today["QA"]["target_pct"] == 40.0 and today["QB"]["target_pct"] == 30.0  # progress: whole campaign
+
+
 def test_members_are_shown_by_initials_and_unit(client, make_campaign, people, quarters):
     campaign = make_campaign()
     award_many([Award(campaign.id, "correction", 0, 12, date(2026, 11, 5), [], member_id=people["member"].id)])
@@ -104,7 +131,7 @@ def test_members_are_shown_by_initials_and_unit(client, make_campaign, people, q
             "value": 12,
             "points": 12,
             "target_pct": None,
-            "movement": None,
+            "movement": 0,
         }
     ]
 
@@ -178,3 +205,19 @@ def test_home_page_lists_running_campaigns_with_my_quarters_position(client, mak
     login(client, "member")
     page = client.get("/").get_data(as_text=True)
     assert campaign.title in page and "Unit Q1 đang xếp thứ 2 / 4 với 0 điểm." in page
+
+
+def test_a_member_who_agreed_is_named_and_withdrawing_takes_effect_at_once(client, make_campaign, people):
+    campaign = make_campaign()
+    member = people["member"]
+    member.display_name = "Nguyễn Thị Lan"
+    db.session.commit()
+    award_many([Award(campaign.id, "correction", 0, 12, date(2026, 11, 5), [], member_id=member.id)])
+    db.session.commit()
+    assert _board(client, campaign, level="member")[1][0]["name"] == "NTL · Unit Q1"  # not asked yet: initials
+    member.public_name_consent = True
+    db.session.commit()
+    assert _board(client, campaign, level="member")[1][0]["name"] == "Nguyễn Thị Lan · Unit Q1"
+    member.public_name_consent = False  # no new ledger row: the cached board must not keep the name
+    db.session.commit()
+    assert _board(client, campaign, level="member")[1][0]["name"] == "NTL · Unit Q1"

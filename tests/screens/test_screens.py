@@ -85,4 +85,8 @@ def test_new_badges_run_in_the_ticker(client, people, make_campaign, clock):
     award_top_three(campaign, {"member": [{"rank": 1, "member_id": people["member"].id, "points": 3}]}, clock())
     db.session.commit()
     page = client.get(f"/screen/{screen.token}").get_data(as_text=True)
-    assert "★ Top 3 chiến dịch — Unit Q1" in page
+    assert "★ Top 3 chiến dịch — M · Unit Q1" in page  # initials until the member agrees
+    people["member"].public_name_consent = True
+    db.session.commit()
+    page = client.get(f"/screen/{screen.token}").get_data(as_text=True)
+    assert "★ Top 3 chiến dịch — Member · Unit Q1" in page
