@@ -52,7 +52,7 @@ class BoardRow:
     member_id: int | None = None
 
 
-def _window(period: str, today: date) -> tuple[date, date] | None:
+def period_window(period: str, today: date) -> tuple[date, date] | None:
     if period == "today":
         return today, today
     if period == "week":
@@ -70,7 +70,7 @@ def _sums(model, key: str, column: str, match, days: tuple[date, date] | None = 
 def _period_values(total, daily, key: str, column: str, match, period: str, today: date) -> tuple[dict, dict]:
     """(value in the period, value the period had at the end of yesterday) per unit or member, from
     an aggregate table of totals and its companion table per local day."""
-    window = _window(period, today)
+    window = period_window(period, today)
     values = _sums(total, key, column, match) if window is None else _sums(daily, key, column, match, window)
     if period == "today":
         yesterday = today - timedelta(days=1)
