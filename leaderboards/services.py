@@ -60,22 +60,28 @@ def period_window(period: str, today: date) -> tuple[date, date] | None:
     return None
 
 
-def _sums(model, key: str, column: str, match, days: tuple[date, date] | None = None) -> dict:
-    query = select(getattr(model, key), func.sum(getattr(model, column))).where(*match(model))
-    if days is not None:
-        query = query.where(model.day.between(*days))
-    return dict(db.session.execute(query.group_by(getattr(model, key))).all())
+def _sums(model, column: str, match, days: tuple[date, date] | None = None) -> dict:
+    """Value per unit from a table of totals (days=None) or a table per day over some days; a total
+    or a single day is one row per unit already and needs no grouping."""
+    key_column, value = model.unit_id, getattr(model, column)
+    if days is None:
+        query = select(key_column, value)
+    elif days[0] == days[1]:
+        query = select(key_column, value).where(model.day == days[0])
+    else:
+        query = select(key_column, func.sum(value)).where(model.day.between(*days)).group_by(key_column)
+    return dict(db.session.execute(query.where(*match(model))).all())
 
 
-def _period_values(total, daily, key: str, column: str, match, period: str, today: date) -> tuple[dict, dict]:
-    """(value in the period, value the period had at the end of yesterday) per unit or member, from
-    an aggregate table of totals and its companion table per local day."""
+def _period_values(total, daily, column: str, match, period: str, today: date) -> tuple[dict, dict]:
+    """(value in the period, value the period had at the end of yesterday) per unit, from an
+    aggregate table of totals and its companion table per local day."""
     window = period_window(period, today)
-    values = _sums(total, key, column, match) if window is None else _sums(daily, key, column, match, window)
+    values = _sums(total, column, match) if window is None else _sums(daily, column, match, window)
     if period == "today":
         yesterday = today - timedelta(days=1)
-        return values, _sums(daily, key, column, match, (yesterday, yesterday))
-    todays = _sums(daily, key, column, match, (today, today))
+        return values, _sums(daily, column, match, (yesterday, yesterday))
+    todays = _sums(daily, column, match, (today, today))
     return values, {item: values.get(item, 0) - todays.get(item, 0) for item in values.keys() | todays.keys()}
 
 
@@ -119,7 +125,6 @@ def board(
     points, points_before = _period_values(
         UnitScore,
         UnitDayScore,
-        "unit_id",
         "points",
         lambda model: [model.campaign_id == campaign.id, model.unit_id.in_(ids)],
         period,
@@ -131,10 +136,8 @@ def board(
         def of_headline(model):
             return [model.activity_type_id == headline.id, model.unit_id.in_(ids)]
 
-        outcomes, outcomes_before = _period_values(
-            OutcomeCount, OutcomeDayCount, "unit_id", "count", of_headline, period, today
-        )
-        progress = outcomes if period == "all" else _sums(OutcomeCount, "unit_id", "count", of_headline)
+        outcomes, outcomes_before = _period_values(OutcomeCount, OutcomeDayCount, "count", of_headline, period, today)
+        progress = outcomes if period == "all" else _sums(OutcomeCount, "count", of_headline)
     goals = {unit.id: _target(unit, headline) if headline is not None else None for unit in units}
 
     def share_of_goal(unit: Unit, counts: dict) -> float | None:
@@ -186,39 +189,42 @@ def public_name(user: User, shown: bool | None = None) -> str:
 
 
 def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date) -> list[BoardRow]:
-    """Members with points in the period, ranked over everyone in scope so movement is fair too."""
+    """The top members by points in the period, without movement: ranking all ~13,000 members a
+    second time for last night's order would cost more than the whole board does."""
     if metric != "points":
         raise Refused(_("Bảng cá nhân chỉ xếp theo tổng điểm (metric=points)."))
-    in_scope = select(User.id).join(Unit, Unit.id == User.home_unit_id).where(Unit.path.like(f"{scope.path}%"))
-    points, before = _period_values(
-        MemberScore,
-        MemberDayScore,
-        "member_id",
-        "points",
-        lambda model: [model.campaign_id == campaign.id, model.member_id.in_(in_scope)],
-        period,
-        today,
-    )
-    scored = sorted((member_id for member_id, value in points.items() if value), key=lambda m: (-points[m], m))
-    ranks = dict(zip(scored, competition_ranks([points[member_id] for member_id in scored]), strict=True))
-    everyone = points.keys() | before.keys()
-    old_ranks = _ranked({member_id: before.get(member_id, 0) for member_id in everyone}, list(everyone), int)
-    shown = scored[:limit]
-    users = {
-        user.id: user
-        for user in db.session.scalars(select(User).options(joinedload(User.home_unit)).where(User.id.in_(shown)))
-    }
+    window = period_window(period, today)
+    if window is None:
+        scores = select(MemberScore.member_id, MemberScore.points.label("points")).where(
+            MemberScore.campaign_id == campaign.id
+        )
+    else:
+        scores = (
+            select(MemberDayScore.member_id, func.sum(MemberDayScore.points).label("points"))
+            .where(MemberDayScore.campaign_id == campaign.id, MemberDayScore.day.between(*window))
+            .group_by(MemberDayScore.member_id)
+        )
+    scores = scores.subquery()
+    rows = db.session.execute(
+        select(User, scores.c.points)
+        .join(scores, scores.c.member_id == User.id)
+        .join(Unit, Unit.id == User.home_unit_id)
+        .where(Unit.path.like(f"{scope.path}%"), scores.c.points != 0)
+        .order_by(scores.c.points.desc(), User.id)
+        .limit(limit)
+    ).all()
+    ranks = competition_ranks([points for _user, points in rows])
     return [
         BoardRow(
-            rank=ranks[member_id],
-            name=public_name(users[member_id]),
-            value=points[member_id],
-            points=points[member_id],
+            rank=rank,
+            name=public_name(user),
+            value=points,
+            points=points,
             target_pct=None,
-            movement=old_ranks[member_id] - ranks[member_id],
-            member_id=member_id,
+            movement=None,
+            member_id=user.id,
         )
-        for member_id in shown
+        for rank, (user, points) in zip(ranks, rows, strict=True)
     ]
 
 
