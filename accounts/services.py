@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core.access import may_manage_unit
 from core.csv_import import RowError, read_csv
 from core.privacy import is_valid_phone, keyed_hash, normalise_phone
-from models import Unit, User, db
+from models import BadgeAward, Campaign, Completion, Contribution, MemberScore, Unit, User, db
 from models.accounts import ROLE_LABELS, new_session_nonce
 
 MIN_PASSWORD_LENGTH = 8
@@ -239,3 +239,73 @@ def import_members(actor: User, data: bytes) -> tuple[list[tuple[User, str]], li
 def _units_by_code(codes: set[str]) -> dict[str, Unit]:
     codes.discard("")
     return {unit.code: unit for unit in db.session.scalars(select(Unit).where(Unit.code.in_(codes)))}
+
+
+def _unit_ref(unit: Unit | None) -> dict | None:
+    return {"code": unit.code, "name": unit.name} if unit is not None else None
+
+
+def personal_data(user: User) -> dict:
+    """Everything stored about a member, for the copy the law lets them ask for (DESIGN §7).
+
+    Residents they helped appear only as the last three digits kept on record; their own phone
+    number is not stored, only a keyed hash that cannot be turned back into it.
+    """
+    contributions = db.session.scalars(
+        select(Contribution).where(Contribution.member_id == user.id).order_by(Contribution.id)
+    )
+    completions = db.session.scalars(select(Completion).where(Completion.member_id == user.id).order_by(Completion.id))
+    badges = db.session.scalars(select(BadgeAward).where(BadgeAward.member_id == user.id).order_by(BadgeAward.id))
+    scores = db.session.execute(
+        select(Campaign.slug, MemberScore.points)
+        .join(Campaign, Campaign.id == MemberScore.campaign_id)
+        .where(MemberScore.member_id == user.id)
+    )
+    return {
+        "account": {
+            "username": user.username,
+            "display_name": user.display_name,
+            "role": user.role,
+            "home_unit": _unit_ref(user.home_unit),
+            "team": _unit_ref(user.team),
+            "youth_union": _unit_ref(user.youth_union),
+            "is_cadre": user.is_cadre,
+            "active": user.active,
+            "created_at": user.created_at.isoformat(),
+            "phone_hash_on_file": user.phone_hash is not None,
+            "public_name_consent": user.public_name_consent,
+            "public_name_consent_at": user.public_name_consent_at.isoformat() if user.public_name_consent_at else None,
+        },
+        "contributions": [
+            {
+                "campaign": item.campaign.slug,
+                "activity": item.activity_type.name,
+                "quantity": item.quantity,
+                "points": item.points,
+                "occurred_on": item.occurred_on.isoformat(),
+                "beneficiary_last3": item.beneficiary_last3,
+                "beneficiary_consent": item.beneficiary_consent,
+                "note": item.note,
+                "has_photo": item.photo_name is not None,
+                "status": item.status,
+                "reason": item.reason,
+                "created_at": item.created_at.isoformat(),
+            }
+            for item in contributions
+        ],
+        "training": [
+            {
+                "course": item.course.title,
+                "completed_on": item.completed_on.isoformat(),
+                "certificate_code": item.certificate_code,
+                "source": item.source,
+                "status": item.status,
+            }
+            for item in completions
+        ],
+        "points": [{"campaign": slug, "points": points} for slug, points in scores],
+        "badges": [
+            {"campaign": award.campaign.slug, "kind": award.kind, "awarded_at": award.awarded_at.isoformat()}
+            for award in badges
+        ],
+    }

@@ -1,6 +1,7 @@
+import json
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
@@ -9,7 +10,14 @@ from werkzeug.security import check_password_hash
 
 from accounts import bp
 from accounts.forms import ChangePasswordForm, LoginForm, NameConsentForm
-from accounts.services import authenticate, end_all_sessions, normalise_username, set_name_consent, set_password
+from accounts.services import (
+    authenticate,
+    end_all_sessions,
+    normalise_username,
+    personal_data,
+    set_name_consent,
+    set_password,
+)
 from badges.services import badges_of
 from core.access import public, signed_in
 from core.clock import now
@@ -133,3 +141,13 @@ def name_consent():
     else:
         flash(_("Bảng xếp hạng công khai sẽ chỉ hiện chữ cái đầu của tên bạn."), "success")
     return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/me/data.json")
+@signed_in
+def export_data():
+    response = make_response(json.dumps(personal_data(current_user), ensure_ascii=False, indent=2))
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = f'attachment; filename="thidua-{current_user.username}.json"'
+    response.headers["Cache-Control"] = "no-store"  # personal data: never kept by a shared cache
+    return response

@@ -106,3 +106,38 @@ def test_consent_needs_the_csrf_token_and_never_leaves_the_site(client, people):
         data={"choice": "yes", "next": "https://example.com/", "csrf_token": csrf_token(client, "/me")},
     )
     assert response.headers["Location"] == "/"
+
+
+def test_a_member_downloads_everything_stored_about_her(client, make_campaign, people, clock):
+    campaign = make_campaign()
+    helped = activity(campaign, "Hỗ trợ")
+    log_contributions(
+        people["member"],
+        campaign,
+        LogRequest(
+            helped.id,
+            1,
+            date(2026, 11, 5),
+            idempotency_key=secrets.token_hex(8),
+            beneficiaries="0912345678",
+            consent=True,
+        ),
+        clock(),
+    )
+    db.session.commit()
+    login(client, "member")
+    response = client.get("/me/data.json")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert 'filename="thidua-member.json"' in response.headers["Content-Disposition"]
+    data = response.get_json(force=True)
+    assert data["account"]["username"] == "member" and data["account"]["home_unit"]["code"] == "Q1"
+    assert data["account"]["public_name_consent"] is None
+    [contribution] = data["contributions"]
+    assert contribution["campaign"] == campaign.slug and contribution["beneficiary_last3"] == "678"
+    assert "0912345678" not in response.get_data(as_text=True)  # only the last digits are kept
+    assert "member2" not in response.get_data(as_text=True)  # nobody else's data
+
+
+def test_the_download_is_only_ever_my_own(client):
+    response = client.get("/me/data.json")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
