@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from campaigns.photos import delete_photo
 from core.access import may_manage_unit
 from core.csv_import import RowError, read_csv
 from core.privacy import is_valid_phone, keyed_hash, normalise_phone
@@ -239,6 +240,26 @@ def import_members(actor: User, data: bytes) -> tuple[list[tuple[User, str]], li
 def _units_by_code(codes: set[str]) -> dict[str, Unit]:
     codes.discard("")
     return {unit.code: unit for unit in db.session.scalars(select(Unit).where(Unit.code.in_(codes)))}
+
+
+def erase_personal_data(user: User) -> None:
+    """Delete a person's personal data on request while their past work keeps counting for their
+    units: name, login, phone hash, consent, notes, photos and certificate codes go; points stay
+    attached to an anonymous, locked account."""
+    user.username = f"da-xoa-{user.id}"
+    user.display_name = f"Đã xoá #{user.id}"  # stored, not shown as interface text
+    user.password_hash = generate_password_hash(secrets.token_hex(16))
+    user.phone_hash = None
+    user.public_name_consent = None
+    user.public_name_consent_at = None
+    deactivate_user(user)
+    for contribution in db.session.scalars(select(Contribution).where(Contribution.member_id == user.id)):
+        if contribution.photo_name:
+            delete_photo(contribution.photo_name)
+        contribution.photo_name = None
+        contribution.note = ""
+    for completion in db.session.scalars(select(Completion).where(Completion.member_id == user.id)):
+        completion.certificate_code = ""
 
 
 def _unit_ref(unit: Unit | None) -> dict | None:

@@ -7,6 +7,7 @@ from accounts.services import (
     UserFields,
     create_user,
     deactivate_user,
+    erase_personal_data,
     import_members,
     issue_one_time_password,
     update_user,
@@ -286,6 +287,25 @@ def set_active(user_id: int):
         deactivate_user(user)
         flash(_("Đã khoá tài khoản %(username)s; mọi phiên đăng nhập đã kết thúc.", username=user.username), "success")
     db.session.commit()
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/erase", methods=["POST"])
+@roles(*LEADERS)
+def erase_user(user_id: int):
+    user = _managed_user_or_404(user_id)
+    if user.id == current_user.id:
+        flash(_("Bạn không thể tự xoá dữ liệu của mình tại đây."), "error")
+    elif request.form.get("confirm", "").strip().lower() != user.username:
+        flash(_("Chưa xoá: hãy nhập đúng tên đăng nhập %(username)s để xác nhận.", username=user.username), "error")
+    else:
+        username = user.username
+        erase_personal_data(user)
+        db.session.commit()
+        flash(
+            _("Đã xoá dữ liệu cá nhân của %(username)s; điểm đã ghi nhận vẫn tính cho đơn vị.", username=username),
+            "success",
+        )
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 

@@ -1,0 +1,67 @@
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from campaigns.photos import evidence_dir
+from models import Contribution, UnitScore, User, db
+from tests.campaigns.test_logging import jpeg, log
+from tests.conftest import PASSWORD, activity, csrf_token, login
+
+
+def _member_with_evidence(client, people, make_campaign):
+    campaign = make_campaign()
+    login(client, "member")
+    assert (
+        log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=jpeg(), note="Nhà bà Tư").status_code == 302
+    )
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    member = people["member"]
+    member.phone_hash, member.public_name_consent = "f" * 64, True
+    db.session.commit()
+    return campaign, member
+
+
+def test_a_leader_erases_a_members_personal_data_and_her_points_still_count(client, people, make_campaign):
+    campaign, member = _member_with_evidence(client, people, make_campaign)
+    contribution = db.session.scalar(select(Contribution))
+    photo = evidence_dir() / contribution.photo_name
+    assert photo.exists()
+    scores = set(db.session.execute(select(UnitScore.unit_id, UnitScore.points)))
+    login(client, "leader1")
+    page = f"/admin/users/{member.id}/edit"
+    response = client.post(
+        f"/admin/users/{member.id}/erase", data={"confirm": "member", "csrf_token": csrf_token(client, page)}
+    )
+    assert response.status_code == 302
+    assert "Đã xoá dữ liệu cá nhân của member" in client.get(page).get_data(as_text=True)
+    db.session.refresh(member)
+    db.session.refresh(contribution)
+    assert (member.username, member.display_name, member.active) == (
+        f"da-xoa-{member.id}",
+        f"Đã xoá #{member.id}",
+        False,
+    )
+    assert member.phone_hash is None and member.public_name_consent is None
+    assert not check_password_hash(member.password_hash, PASSWORD)
+    assert contribution.note == "" and contribution.photo_name is None and not photo.exists()
+    assert set(db.session.execute(select(UnitScore.unit_id, UnitScore.points))) == scores
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert login(client, "member").status_code == 422  # the old login is gone
+
+
+def test_erasing_needs_the_username_typed_and_a_leader_of_the_same_ward(client, people, make_campaign):
+    _campaign, member = _member_with_evidence(client, people, make_campaign)
+    login(client, "leader1")
+    page = f"/admin/users/{member.id}/edit"
+    client.post(f"/admin/users/{member.id}/erase", data={"confirm": "membre", "csrf_token": csrf_token(client, page)})
+    assert "hãy nhập đúng tên đăng nhập member để xác nhận" in client.get(page).get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, "leader2")
+    token = csrf_token(client, "/")
+    assert (
+        client.post(f"/admin/users/{member.id}/erase", data={"confirm": "member", "csrf_token": token}).status_code
+        == 403
+    )
+    assert client.post(f"/admin/users/{member.id}/erase", data={"confirm": "member"}).status_code == 400
+    db.session.refresh(member)
+    assert member.username == "member" and member.active and member.phone_hash == "f" * 64
+    assert db.session.scalar(select(User.public_name_consent).where(User.id == member.id)) is True
