@@ -198,6 +198,10 @@ def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date
         scores = select(MemberScore.member_id, MemberScore.points.label("points")).where(
             MemberScore.campaign_id == campaign.id
         )
+    elif window[0] == window[1]:  # one row per member already
+        scores = select(MemberDayScore.member_id, MemberDayScore.points.label("points")).where(
+            MemberDayScore.campaign_id == campaign.id, MemberDayScore.day == window[0]
+        )
     else:
         scores = (
             select(MemberDayScore.member_id, func.sum(MemberDayScore.points).label("points"))

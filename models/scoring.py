@@ -53,6 +53,9 @@ class MemberScore(db.Model):
 
 
 class MemberDayScore(db.Model):
+    # "Today" and "this week" boards of members read by day across all members of a campaign.
+    __table_args__ = (Index("ix_member_day_score_campaign_day", "campaign_id", "day"),)
+
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
