@@ -188,9 +188,53 @@ def public_name(user: User, shown: bool | None = None) -> str:
     return f"{initials} · {user.home_unit.name}"
 
 
+def _member_ranks_last_night(campaign: Campaign, period: str, scope: Unit, today: date) -> tuple[dict, int]:
+    """Every member's rank in the period as it stood at the end of yesterday, and the rank shared by
+    those who had no points then.
+
+    Last night does not change during the day, so it is ranked once per worker and day rather than on
+    every request: ranking all ~13,000 members twice per request would triple the board's cost.
+    (Work approved today but dated yesterday shows in tomorrow's movement.)
+    """
+
+    def rank() -> tuple[dict, int]:
+        yesterday = today - timedelta(days=1)
+        if period == "all":  # the totals less today's rows: no sum over every day of the campaign
+            todays = (
+                select(MemberDayScore.member_id, MemberDayScore.points)
+                .where(MemberDayScore.campaign_id == campaign.id, MemberDayScore.day == today)
+                .subquery()
+            )
+            member_id = MemberScore.member_id
+            points = MemberScore.points - func.coalesce(todays.c.points, 0)
+            query = (
+                select(member_id, points)
+                .outerjoin(todays, todays.c.member_id == member_id)
+                .where(MemberScore.campaign_id == campaign.id, points > 0)
+            )
+        else:
+            first = iso_week_start(today) if period == "week" else yesterday
+            member_id, points = MemberDayScore.member_id, func.sum(MemberDayScore.points)
+            query = (
+                select(member_id, points)
+                .where(MemberDayScore.campaign_id == campaign.id, MemberDayScore.day.between(first, yesterday))
+                .group_by(member_id)
+                .having(points > 0)
+            )
+        rows = db.session.execute(
+            query.join(User, User.id == member_id)
+            .join(Unit, Unit.id == User.home_unit_id)
+            .where(Unit.path.like(f"{scope.path}%"))
+            .order_by(points.desc())
+        ).all()
+        ranks = competition_ranks([points for _member_id, points in rows])
+        return {member_id: rank for (member_id, _points), rank in zip(rows, ranks, strict=True)}, len(rows) + 1
+
+    return _memo(("last-night", campaign.id, campaign.created_at, period, scope.id, today), rank)
+
+
 def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date) -> list[BoardRow]:
-    """The top members by points in the period, without movement: ranking all ~13,000 members a
-    second time for last night's order would cost more than the whole board does."""
+    """The top members by points in the period, with movement against last night's ranks."""
     if metric != "points":
         raise Refused(_("Bảng cá nhân chỉ xếp theo tổng điểm (metric=points)."))
     window = period_window(period, today)
@@ -218,6 +262,7 @@ def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date
         .limit(limit)
     ).all()
     ranks = competition_ranks([points for _user, points in rows])
+    old_ranks, unranked = _member_ranks_last_night(campaign, period, scope, today)
     return [
         BoardRow(
             rank=rank,
@@ -225,7 +270,7 @@ def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date
             value=points,
             points=points,
             target_pct=None,
-            movement=None,
+            movement=old_ranks.get(user.id, unranked) - rank,
             member_id=user.id,
         )
         for rank, (user, points) in zip(ranks, rows, strict=True)
@@ -236,6 +281,21 @@ _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 512
 CACHE_SECONDS = 60
+
+
+def _memo(key: tuple, compute):
+    """A small least-recently-used memory per worker, shared by boards and last night's ranks."""
+    with _CACHE_LOCK:
+        value = _CACHE.get(key)
+        if value is not None:
+            _CACHE.move_to_end(key)
+            return value
+    value = compute()
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
 
 
 def cached_board(
@@ -258,16 +318,7 @@ def cached_board(
         scores_version(),
         int(time.time() // CACHE_SECONDS),
     )
-    with _CACHE_LOCK:
-        rows = _CACHE.get(key)
-        if rows is not None:
-            _CACHE.move_to_end(key)
-    if rows is None:
-        rows = board(campaign, level, metric, period, within, limit, today)
-        with _CACHE_LOCK:
-            _CACHE[key] = rows
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
+    rows = _memo(key, lambda: board(campaign, level, metric, period, within, limit, today))
     return _with_current_names(rows) if level == "member" else rows
 
 

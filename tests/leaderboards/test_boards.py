@@ -104,6 +104,23 @@ def test_target_board_moves_and_ranks_a_period_by_its_own_share(client, make_cam
     assert today["QA"]["target_pct"] == 40.0 and today["QB"]["target_pct"] == 30.0  # progress: whole campaign
 
 
+def test_member_movement_since_yesterday(client, make_campaign, people):
+    campaign = make_campaign()
+    for username, points, day in (("teamlead", 10, 4), ("member", 5, 4), ("member", 8, 5), ("leader1", 1, 5)):
+        member = people[username]
+        award_many([Award(campaign.id, "correction", 0, points, date(2026, 11, day), [], member_id=member.id)])
+    db.session.commit()
+    rows = [(row["member_id"], row["rank"], row["movement"]) for row in _board(client, campaign, level="member")[1]]
+    assert rows == [
+        (people["member"].id, 1, 1),  # overtook the team leader today
+        (people["teamlead"].id, 2, -1),
+        (people["leader1"].id, 3, 0),  # new today: ranked with everyone at zero last night
+    ]
+    today = {row["member_id"]: row["movement"] for row in _board(client, campaign, level="member", period="today")[1]}
+    # Yesterday's day board: team leader 1st, member 2nd, leader1 nowhere (3rd with the zeros).
+    assert today == {people["member"].id: 1, people["leader1"].id: 1}
+
+
 def test_members_are_shown_by_initials_and_unit(client, make_campaign, people, quarters):
     campaign = make_campaign()
     award_many([Award(campaign.id, "correction", 0, 12, date(2026, 11, 5), [], member_id=people["member"].id)])
@@ -117,7 +134,7 @@ def test_members_are_shown_by_initials_and_unit(client, make_campaign, people, q
             "value": 12,
             "points": 12,
             "target_pct": None,
-            "movement": None,
+            "movement": 0,
         }
     ]
 
