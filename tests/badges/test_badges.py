@@ -92,8 +92,9 @@ def test_concurrent_events_award_a_badge_once(people, make_campaign, clock, tree
     results, errors = [], []
     campaign_id, member_id, unit_id, at = campaign.id, people["member"].id, tree["Q1"].id, clock()
 
-    def grant():
-        worker = make_test_app()
+    workers = [make_test_app() for _ in range(4)]  # built here: see test_two_sweeps_at_once_make_one_snapshot
+
+    def grant(worker):
         with worker.app_context(), immediate_transactions():  # as in a request or the scheduler
             try:
                 barrier.wait()
@@ -107,7 +108,7 @@ def test_concurrent_events_award_a_badge_once(people, make_campaign, clock, tree
                 db.session.remove()
                 db.engine.dispose()
 
-    threads = [threading.Thread(target=grant) for _ in range(4)]
+    threads = [threading.Thread(target=grant, args=(worker,)) for worker in workers]
     for thread in threads:
         thread.start()
     for thread in threads:
