@@ -7,6 +7,7 @@ from accounts import bp as accounts_bp
 from accounts.commands import create_admin
 from accounts.services import load_user_from_session
 from admin import bp as admin_bp
+from audit import bp as audit_bp
 from campaigns import bp as campaigns_bp
 from config import config_from_env
 from core import bp as core_bp
@@ -14,6 +15,7 @@ from core.access import enforce_route_access, public
 from core.errors import register_error_handlers
 from core.i18n import current_language, remember_language, select_locale
 from core.scheduler import scheduler_command, start_embedded_scheduler
+from core.urls import public_url_for
 from demo.commands import seed_demo
 from extensions import babel, csrf, htmx, limiter, login_manager, migrate
 from leaderboards import bp as leaderboards_bp
@@ -42,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(audit_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(quizzes_bp)
@@ -53,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(remember_language)
     register_error_handlers(app)
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["public_url_for"] = public_url_for
     app.jinja_env.filters["format_number"] = format_number
     app.jinja_env.filters["format_decimal"] = format_decimal
     app.cli.add_command(seed_demo)

@@ -25,8 +25,9 @@ def config_from_env(instance_path: str) -> dict:
     production = os.environ.get("THIDUA_ENV", "development") == "production"
     secret_key = os.environ.get("SECRET_KEY")
     hash_key = os.environ.get("HASH_KEY")
-    if production and not (secret_key and hash_key):
-        raise RuntimeError("SECRET_KEY and HASH_KEY must be set when THIDUA_ENV=production")
+    public_url = os.environ.get("PUBLIC_URL")
+    if production and not (secret_key and hash_key and public_url):
+        raise RuntimeError("SECRET_KEY, HASH_KEY and PUBLIC_URL must be set when THIDUA_ENV=production")
     database_url = os.environ.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "thidua.db")
     return {
         "PRODUCTION": production,
@@ -34,6 +35,8 @@ def config_from_env(instance_path: str) -> dict:
         # Keyed hashes of phone numbers; separate from SECRET_KEY so rotating one keeps the other.
         "HASH_KEY": hash_key or _instance_secret(instance_path, "hash_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # Links in QR codes and on screens; the request's Host header is never trusted for them.
+        "PUBLIC_URL": public_url or "http://127.0.0.1:5000",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",

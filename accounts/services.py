@@ -316,7 +316,7 @@ def personal_data(user: User) -> dict:
         ],
         "training": [
             {
-                "course": item.course.title,
+                "course": item.course.name,
                 "completed_on": item.completed_on.isoformat(),
                 "certificate_code": item.certificate_code,
                 "source": item.source,

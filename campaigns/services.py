@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from audit.services import record
 from badges.services import check_contribution_badges
 from campaigns.photos import PhotoRefused, delete_photo, prepare_photo, save_photo
 from campaigns.presets import PRESETS
@@ -151,10 +152,26 @@ def create_campaign(actor: User, fields: CampaignFields) -> Campaign:
         )
     db.session.add(campaign)
     db.session.flush()
+    record(actor, "campaign.create", campaign, campaign.scope_unit, after=_campaign_facts(campaign))
     return campaign
 
 
-def publish(campaign: Campaign, at: datetime) -> None:
+def _campaign_facts(campaign: Campaign) -> dict:
+    """What the audit log keeps of a campaign's state."""
+    return {
+        "title": campaign.title,
+        "starts_at": campaign.starts_at.isoformat(),
+        "ends_at": campaign.ends_at.isoformat(),
+        "published_at": campaign.published_at.isoformat() if campaign.published_at else None,
+        "archived_at": campaign.archived_at.isoformat() if campaign.archived_at else None,
+    }
+
+
+def _record_campaign_change(actor: User, action: str, campaign: Campaign, before: dict, at: datetime) -> None:
+    record(actor, action, campaign, campaign.scope_unit, before=before, after=_campaign_facts(campaign), at=at)
+
+
+def publish(actor: User, campaign: Campaign, at: datetime) -> None:
     """Make a draft visible: scheduled or active depending on the clock."""
     if campaign_status(campaign, at) != "draft":
         raise Refused(_("Chỉ bản nháp mới được công bố."))
@@ -162,10 +179,12 @@ def publish(campaign: Campaign, at: datetime) -> None:
         raise Refused(_("Hãy thêm ít nhất một loại hoạt động trước khi công bố."))
     if campaign.ends_at <= at:
         raise Refused(_("Thời điểm kết thúc đã qua; hãy gia hạn trước khi công bố."))
+    before = _campaign_facts(campaign)
     campaign.published_at = at
+    _record_campaign_change(actor, "campaign.publish", campaign, before, at)
 
 
-def extend(campaign: Campaign, new_end: datetime, at: datetime) -> None:
+def extend(actor: User, campaign: Campaign, new_end: datetime, at: datetime) -> None:
     """Move the end later; only while the campaign has not ended."""
     if campaign_status(campaign, at) not in ("draft", "scheduled", "active"):
         raise Refused(_("Chiến dịch đã kết thúc, không thể gia hạn."))
@@ -173,20 +192,27 @@ def extend(campaign: Campaign, new_end: datetime, at: datetime) -> None:
         raise Refused(_("Thời điểm kết thúc mới phải sau thời điểm kết thúc hiện tại."))
     if new_end - campaign.starts_at > timedelta(days=MAX_CAMPAIGN_DAYS):
         raise Refused(_("Một chiến dịch kéo dài tối đa %(n)d ngày.", n=MAX_CAMPAIGN_DAYS))
+    before = _campaign_facts(campaign)
     campaign.ends_at = new_end
+    _record_campaign_change(actor, "campaign.extend", campaign, before, at)
 
 
-def end_early(campaign: Campaign, at: datetime) -> None:
+def end_early(actor: User, campaign: Campaign, at: datetime) -> None:
     """Stop an active campaign now; the scheduler then freezes its results."""
     if campaign_status(campaign, at) != "active":
         raise Refused(_("Chỉ chiến dịch đang diễn ra mới kết thúc sớm được."))
+    before = _campaign_facts(campaign)
     campaign.ends_at = at
+    _record_campaign_change(actor, "campaign.end", campaign, before, at)
 
 
-def archive(campaign: Campaign, at: datetime) -> None:
+def archive(actor: User, campaign: Campaign, at: datetime) -> None:
+    """Hide an ended campaign from the running lists; its results stay."""
     if campaign_status(campaign, at) != "ended":
         raise Refused(_("Chỉ chiến dịch đã kết thúc mới được lưu trữ."))
+    before = _campaign_facts(campaign)
     campaign.archived_at = at
+    _record_campaign_change(actor, "campaign.archive", campaign, before, at)
 
 
 # --- activity types --------------------------------------------------------------------------
@@ -229,9 +255,10 @@ def activity_problems(fields: ActivityFields) -> list[str]:
 
 
 def save_activity_type(
-    campaign: Campaign, fields: ActivityFields, activity: ActivityType | None = None
+    actor: User, campaign: Campaign, fields: ActivityFields, activity: ActivityType | None = None
 ) -> ActivityType:
     """Create or update an activity type; points already logged keep their value."""
+    before = None if activity is None else _activity_facts(activity)
     if activity is None:
         activity = ActivityType(campaign=campaign, points=fields.points, name=fields.name)
         db.session.add(activity)
@@ -243,7 +270,12 @@ def save_activity_type(
     if fields.target_kind is None:
         activity.target_value = None
     db.session.flush()
+    record(actor, "activity.save", activity, campaign.scope_unit, before=before, after=_activity_facts(activity))
     return activity
+
+
+def _activity_facts(activity: ActivityType) -> dict:
+    return {name: getattr(activity, name) for name in ActivityFields.__dataclass_fields__}
 
 
 # --- field logging ---------------------------------------------------------------------------
@@ -483,8 +515,18 @@ def _award(contribution: Contribution, cause_type: str) -> None:
 def _check_may_decide(actor: User, contribution: Contribution) -> None:
     if actor.role not in ("admin", "ward_leader", "team_leader") or not may_manage_user(actor, contribution.member):
         raise Refused(_("Bạn không phụ trách thành viên này."))
-    if actor.id == contribution.member_id and actor.role != "admin":
+    if actor.id == contribution.member_id:
+        # Nobody confirms their own work, the province admin included (docs/SECURITY.md).
         raise Refused(_("Bạn không thể tự duyệt đóng góp của mình."))
+
+
+def _contribution_facts(contribution: Contribution) -> dict:
+    return {"status": contribution.status, "quantity": contribution.quantity, "points": contribution.points}
+
+
+def _record_decision(actor: User, action: str, contribution: Contribution, before: dict, at: datetime) -> None:
+    after = _contribution_facts(contribution)
+    record(actor, action, contribution, contribution.member.home_unit, before=before, after=after, at=at)
 
 
 def approve(actor: User, contribution: Contribution, at: datetime) -> None:
@@ -492,9 +534,11 @@ def approve(actor: User, contribution: Contribution, at: datetime) -> None:
     _check_may_decide(actor, contribution)
     if contribution.status != "pending":
         raise Refused(_("Đóng góp này đã được xử lý."))
+    before = _contribution_facts(contribution)
     contribution.status = "approved"
     contribution.decided_by = actor
     contribution.decided_at = at
+    _record_decision(actor, "contribution.approve", contribution, before, at)
     _award(contribution, "contribution")
     check_contribution_badges(contribution, at)
 
@@ -507,12 +551,14 @@ def reject(actor: User, contribution: Contribution, reason: str, at: datetime) -
         raise Refused(_("Hãy ghi lý do từ chối để thành viên biết cần sửa gì."))
     if contribution.status == "rejected":
         raise Refused(_("Đóng góp này đã bị từ chối."))
+    before = _contribution_facts(contribution)
     if contribution.status == "approved":
         reverse_cause(contribution.id, CONTRIBUTION_CAUSES)
     contribution.status = "rejected"
     contribution.reason = reason[:1000]
     contribution.decided_by = actor
     contribution.decided_at = at
+    _record_decision(actor, "contribution.reject", contribution, before, at)
 
 
 def correct(actor: User, contribution: Contribution, quantity: int, reason: str, at: datetime) -> None:
@@ -533,6 +579,7 @@ def correct(actor: User, contribution: Contribution, quantity: int, reason: str,
         others = _counted_so_far(contribution.member, activity, first, last) - contribution.quantity
         if others + quantity > activity.cap_per_member:
             raise Refused(_cap_message(activity, others))
+    before = _contribution_facts(contribution)
     each = contribution.points // contribution.quantity
     reverse_cause(contribution.id, CONTRIBUTION_CAUSES)
     contribution.quantity = quantity
@@ -541,6 +588,7 @@ def correct(actor: User, contribution: Contribution, quantity: int, reason: str,
     contribution.decided_by = actor
     contribution.decided_at = at
     _award(contribution, "correction")
+    _record_decision(actor, "contribution.correct", contribution, before, at)
 
 
 def review_queue(actor: User, campaign: Campaign | None = None, limit: int = 100) -> list[Contribution]:

@@ -197,19 +197,19 @@ def _lifecycle(slug: str, change, message: str):
 @bp.route("/campaigns/<slug>/publish", methods=["POST"])
 @roles(*RUNNERS)
 def publish_campaign(slug: str):
-    return _lifecycle(slug, lambda campaign: publish(campaign, now()), _("Đã công bố chiến dịch."))
+    return _lifecycle(slug, lambda campaign: publish(current_user, campaign, now()), _("Đã công bố chiến dịch."))
 
 
 @bp.route("/campaigns/<slug>/end", methods=["POST"])
 @roles(*RUNNERS)
 def end_campaign(slug: str):
-    return _lifecycle(slug, lambda campaign: end_early(campaign, now()), _("Đã kết thúc chiến dịch."))
+    return _lifecycle(slug, lambda campaign: end_early(current_user, campaign, now()), _("Đã kết thúc chiến dịch."))
 
 
 @bp.route("/campaigns/<slug>/archive", methods=["POST"])
 @roles(*RUNNERS)
 def archive_campaign(slug: str):
-    return _lifecycle(slug, lambda campaign: archive(campaign, now()), _("Đã lưu trữ chiến dịch."))
+    return _lifecycle(slug, lambda campaign: archive(current_user, campaign, now()), _("Đã lưu trữ chiến dịch."))
 
 
 @bp.route("/campaigns/<slug>/extend", methods=["POST"])
@@ -221,7 +221,9 @@ def extend_campaign(slug: str):
         flash(_("Hãy nhập thời điểm kết thúc mới."), "error")
         return redirect(url_for("campaigns.detail", slug=slug))
     new_end = from_local(form.ends_at.data)
-    return _lifecycle(slug, lambda campaign: extend(campaign, new_end, now()), _("Đã gia hạn chiến dịch."))
+    return _lifecycle(
+        slug, lambda campaign: extend(current_user, campaign, new_end, now()), _("Đã gia hạn chiến dịch.")
+    )
 
 
 def _activity_fields(form: ActivityForm) -> ActivityFields:
@@ -258,7 +260,7 @@ def edit_activity(slug: str, activity_id: int | None = None):
         fields = _activity_fields(form)
         problems = activity_problems(fields)
         if not problems:
-            save_activity_type(campaign, fields, activity)
+            save_activity_type(current_user, campaign, fields, activity)
             db.session.commit()
             flash(_("Đã lưu hoạt động %(name)s.", name=fields.name), "success")
             return redirect(url_for("campaigns.detail", slug=campaign.slug))

@@ -87,7 +87,7 @@ def seed_demo_campaigns(at: datetime) -> int:
             ),
         )
         campaign.slug = demo.slug
-        publish(campaign, starts_at - timedelta(days=3))
+        publish(creator, campaign, starts_at - timedelta(days=3))
         created += 1
     db.session.flush()
     return created

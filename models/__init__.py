@@ -84,6 +84,7 @@ def _begin_sqlite(conn):
 
 
 from models.accounts import User  # noqa: E402
+from models.audit import AuditEntry  # noqa: E402
 from models.badges import BadgeAward  # noqa: E402
 from models.campaigns import ActivityType, Campaign, CampaignResult, Contribution, Notification  # noqa: E402
 from models.quizzes import Attempt, AttemptQuestion, Choice, Question, Quiz  # noqa: E402
@@ -104,6 +105,7 @@ __all__ = [
     "db",
     "immediate_transactions",
     "ActivityType",
+    "AuditEntry",
     "Attempt",
     "BadgeAward",
     "AttemptQuestion",

@@ -16,6 +16,7 @@ from core.clock import from_local, now, to_local
 from core.i18n import current_language
 from core.rendering import render_page
 from core.rules import Refused
+from core.urls import public_url_for
 from extensions import limiter
 from models import Attempt, Campaign, Question, Quiz, Unit, db
 from models.units import WARD_KINDS
@@ -66,7 +67,7 @@ def _led_quiz_or_403(slug: str) -> Quiz:
 
 
 def join_url(quiz: Quiz, quarter: Unit) -> str:
-    return url_for("quizzes.join", slug=quiz.slug, u=quarter.code, _external=True)
+    return public_url_for("quizzes.join", slug=quiz.slug, u=quarter.code)
 
 
 @bp.route("/quizzes")

@@ -9,6 +9,7 @@ from campaigns.services import may_run_campaign
 from core.access import public, roles
 from core.clock import local_date, now
 from core.rules import Refused
+from core.urls import public_url_for
 from leaderboards.services import cached_board, public_name
 from models import Campaign, Quiz, ScreenLink, db
 from quizzes.services import quiz_is_open
@@ -92,7 +93,7 @@ def show(token: str):
     screen = _screen_or_disabled(token)
     quiz, qr = screen.quiz, None
     if quiz is not None and quiz_is_open(quiz, now()):
-        qr = segno.make(url_for("quizzes.join", slug=quiz.slug, _external=True), error="m").svg_inline(
+        qr = segno.make(public_url_for("quizzes.join", slug=quiz.slug), error="m").svg_inline(
             scale=6, omitsize=True
         )
     response = make_response(

@@ -215,7 +215,7 @@ def make_campaign(clock, people, tree):
             ),
         )
         if published:
-            publish(campaign, min(clock(), starts - timedelta(hours=1)))
+            publish(people[by], campaign, min(clock(), starts - timedelta(hours=1)))
         db.session.commit()
         return campaign
 

@@ -37,9 +37,10 @@ def _writer(database_url, moment, username, slug, activity_id, results):
 def test_eight_writers_at_once(app, runner, people, make_user, tree, make_campaign, clock):
     campaign = make_campaign(template="custom", published=False)
     installs = save_activity_type(
+        people["leader1"],
         campaign, ActivityFields(name="Cài VNeTraffic cho người dân", points=2, needs_verification=False)
     )
-    publish(campaign, clock())
+    publish(people["leader1"], campaign, clock())
     writers = [make_user(f"writer{n}", "member", tree["Q1"], team=tree["T1"]) for n in range(WRITERS)]
     db.session.commit()
     context = multiprocessing.get_context("spawn")

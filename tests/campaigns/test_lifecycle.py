@@ -10,33 +10,35 @@ from tests.campaigns.test_logging import log
 from tests.conftest import START, csrf_token, login
 
 
-def test_status_follows_the_clock(make_campaign, clock):
+def test_status_follows_the_clock(make_campaign, clock, people):
+    leader = people["leader1"]
     campaign = make_campaign(published=False)
     assert campaign_status(campaign, START - timedelta(days=1)) == "draft"
-    publish(campaign, START - timedelta(days=1))
+    publish(leader, campaign, START - timedelta(days=1))
     assert campaign_status(campaign, START - timedelta(seconds=1)) == "scheduled"
     assert campaign_status(campaign, START) == "active"
     assert campaign_status(campaign, campaign.ends_at - timedelta(seconds=1)) == "active"
     assert campaign_status(campaign, campaign.ends_at) == "ended"
-    archive(campaign, campaign.ends_at + timedelta(days=1))
+    archive(leader, campaign, campaign.ends_at + timedelta(days=1))
     assert campaign_status(campaign, campaign.ends_at + timedelta(days=2)) == "archived"
 
 
-def test_extend_end_early_and_their_refusals(make_campaign, clock):
+def test_extend_end_early_and_their_refusals(make_campaign, clock, people):
+    leader = people["leader1"]
     campaign = make_campaign()
     old_end = campaign.ends_at
     with pytest.raises(Refused):
-        extend(campaign, old_end - timedelta(days=1), clock())
-    extend(campaign, old_end + timedelta(days=7), clock())
+        extend(leader, campaign, old_end - timedelta(days=1), clock())
+    extend(leader, campaign, old_end + timedelta(days=7), clock())
     assert campaign.ends_at == old_end + timedelta(days=7)
     with pytest.raises(Refused):
-        archive(campaign, clock())
-    end_early(campaign, clock())
+        archive(leader, campaign, clock())
+    end_early(leader, campaign, clock())
     assert campaign_status(campaign, clock()) == "ended"
     with pytest.raises(Refused):
-        extend(campaign, clock() + timedelta(days=3), clock())
+        extend(leader, campaign, clock() + timedelta(days=3), clock())
     with pytest.raises(Refused):
-        publish(campaign, clock())
+        publish(leader, campaign, clock())
 
 
 def _create(client, **fields):

@@ -1,0 +1,95 @@
+"""Recording and reading the audit log. Services call `record` inside their own transaction, so an
+action and its entry commit or roll back together (docs/SECURITY.md)."""
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, or_, select
+
+from core.access import managed_units_clause
+from core.clock import now
+from models import AuditEntry, Unit, User, db
+
+# Every action the log knows, with the words a leader reads.
+ACTIONS = {
+    "contribution.approve": _l("Duyệt đóng góp"),
+    "contribution.reject": _l("Từ chối đóng góp"),
+    "contribution.correct": _l("Sửa số lượng đóng góp"),
+    "completion.confirm": _l("Xác nhận hoàn thành khoá học"),
+    "completion.reject": _l("Từ chối hoàn thành khoá học"),
+    "completion.record": _l("Ghi nhận hoàn thành khoá học"),
+    "completion.import": _l("Nhập danh sách hoàn thành khoá học"),
+    "user.create": _l("Tạo tài khoản"),
+    "user.update": _l("Sửa tài khoản"),
+    "user.role_change": _l("Đổi vai trò"),
+    "user.password_reset": _l("Cấp lại mật khẩu"),
+    "user.lock": _l("Khoá tài khoản"),
+    "user.unlock": _l("Mở khoá tài khoản"),
+    "user.erase": _l("Xoá dữ liệu cá nhân"),
+    "user.import": _l("Nhập danh sách thành viên"),
+    "unit.create": _l("Tạo đơn vị"),
+    "unit.update": _l("Sửa đơn vị"),
+    "unit.import": _l("Nhập danh sách đơn vị"),
+    "campaign.create": _l("Tạo chiến dịch"),
+    "campaign.update": _l("Sửa chiến dịch"),
+    "campaign.publish": _l("Công bố chiến dịch"),
+    "campaign.extend": _l("Gia hạn chiến dịch"),
+    "campaign.end": _l("Kết thúc sớm chiến dịch"),
+    "campaign.archive": _l("Lưu trữ chiến dịch"),
+    "activity.save": _l("Lưu hoạt động của chiến dịch"),
+    "screen.create": _l("Tạo màn hình sự kiện"),
+    "screen.revoke": _l("Thu hồi màn hình sự kiện"),
+    "event.open": _l("Mở phiên sự kiện"),
+    "event.close": _l("Đóng phiên sự kiện"),
+    "quiz.create": _l("Tạo bài kiểm tra"),
+    "questions.import": _l("Nhập câu hỏi"),
+    "export": _l("Xuất dữ liệu"),
+}
+PAGE_SIZE = 100
+
+
+def record(
+    actor: User | None,
+    action: str,
+    target: Any,
+    unit: Unit | None,
+    before: dict | None = None,
+    after: dict | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Add one entry to the current transaction. `target` is a model instance with an id (flushed)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    entry = AuditEntry(
+        at=at or now(),
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        target_type=target.__tablename__,
+        target_id=target.id,
+        unit_id=unit.id if unit is not None else None,
+        before=before,
+        after=after,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def readable_entries(reader: User) -> Select:
+    """The entries this reader may see: the admin all of them, a ward leader those of the ward."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if reader.role == "admin":
+        return query
+    in_scope = select(Unit.id).where(managed_units_clause(reader))
+    # Entries about the reader's own account are theirs to see even without a unit.
+    return query.where(or_(AuditEntry.unit_id.in_(in_scope), AuditEntry.actor_id == reader.id))
+
+
+def audit_page(reader: User, action: str | None, before_id: int | None) -> list[AuditEntry]:
+    """One page of the reader's entries, newest first, optionally one action, older than an id."""
+    query = readable_entries(reader)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if before_id:
+        query = query.where(AuditEntry.id < before_id)
+    return list(db.session.scalars(query.limit(PAGE_SIZE)))
