@@ -97,7 +97,7 @@ from models.scoring import (  # noqa: E402
     UnitDayScore,
     UnitScore,
 )
-from models.screens import ScreenLink  # noqa: E402
+from models.screens import EventSession, ScreenLink  # noqa: E402
 from models.training import Completion, Course  # noqa: E402
 from models.units import Unit  # noqa: E402
 
@@ -112,6 +112,7 @@ __all__ = [
     "Choice",
     "Completion",
     "Course",
+    "EventSession",
     "Question",
     "Quiz",
     "ScreenLink",

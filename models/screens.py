@@ -25,3 +25,21 @@ class ScreenLink(db.Model):
 
     campaign: Mapped[Campaign] = relationship()
     quiz: Mapped[Quiz | None] = relationship()
+
+
+class EventSession(db.Model):
+    """An event opened on a screen: attempts started with its rotating code are credited without the
+    per-address bound while it lasts (docs/SECURITY.md, quiz credit)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screen_link.id"), index=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quiz.id"), index=True)
+    # Key of the code shown on the TV, which changes every minute.
+    secret: Mapped[str] = mapped_column(String(64))
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    screen: Mapped[ScreenLink] = relationship()
+    quiz: Mapped[Quiz] = relationship()
