@@ -371,7 +371,8 @@ def review():
     )
 
 
-def _decide(contribution_id: int, decision) -> Contribution:
+def _decide(contribution_id: int, decision, done_message: str):
+    """Apply a leader's decision; the answer says what happened, a refusal included."""
     contribution = db.session.get(Contribution, contribution_id)
     if contribution is None:
         abort(404)
@@ -381,26 +382,23 @@ def _decide(contribution_id: int, decision) -> Contribution:
         decision(contribution)
     except Refused as refusal:
         db.session.rollback()
-        for text in refusal.messages:
-            flash(text, "error")
+        message, category = " ".join(refusal.messages), "error"
     else:
         db.session.commit()
-    return contribution
-
-
-def _after_decision(contribution: Contribution, message: str):
-    """HTMX swaps the queue item for its outcome; without JavaScript, back to the queue."""
+        message, category = done_message, "success"
+    # HTMX swaps the queue item for its outcome; without JavaScript, back to the queue.
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
-        return render_template("campaigns/partials/review_item.html", item=contribution, done_message=message)
-    flash(message, "success")
+        return render_template(
+            "campaigns/partials/review_item.html", item=contribution, done_message=message, done_category=category
+        )
+    flash(message, category)
     return redirect(url_for("campaigns.review"))
 
 
 @bp.route("/review/<int:contribution_id>/approve", methods=["POST"])
 @roles(*VERIFIERS)
 def approve_contribution(contribution_id: int):
-    contribution = _decide(contribution_id, lambda item: approve(current_user, item, now()))
-    return _after_decision(contribution, _("Đã duyệt."))
+    return _decide(contribution_id, lambda item: approve(current_user, item, now()), _("Đã duyệt."))
 
 
 @bp.route("/review/<int:contribution_id>/reject", methods=["POST"])
@@ -408,8 +406,7 @@ def approve_contribution(contribution_id: int):
 def reject_contribution(contribution_id: int):
     form = DecisionForm()
     form.validate()
-    contribution = _decide(contribution_id, lambda item: reject(current_user, item, form.reason.data, now()))
-    return _after_decision(contribution, _("Đã từ chối."))
+    return _decide(contribution_id, lambda item: reject(current_user, item, form.reason.data, now()), _("Đã từ chối."))
 
 
 @bp.route("/review/<int:contribution_id>/correct", methods=["POST"])
@@ -417,10 +414,11 @@ def reject_contribution(contribution_id: int):
 def correct_contribution(contribution_id: int):
     form = CorrectionForm()
     quantity = form.quantity.data if form.validate() else 0
-    contribution = _decide(
-        contribution_id, lambda item: correct(current_user, item, quantity, form.reason.data or "", now())
+    return _decide(
+        contribution_id,
+        lambda item: correct(current_user, item, quantity, form.reason.data or "", now()),
+        _("Đã điều chỉnh."),
     )
-    return _after_decision(contribution, _("Đã điều chỉnh."))
 
 
 @bp.route("/review/approve-selected", methods=["POST"])

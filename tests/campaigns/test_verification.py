@@ -126,6 +126,31 @@ def test_a_team_leader_cannot_approve_their_own_work(app, people, make_campaign)
         data={"csrf_token": csrf_from(leader.get("/review").get_data(as_text=True))},
         follow_redirects=True,
     )
+    body = response.get_data(as_text=True)
+    assert "Bạn không thể tự duyệt đóng góp của mình." in body
+    assert "Đã duyệt." not in body  # the refusal is the whole message, not a false "approved"
+    assert db.session.get(Contribution, contribution.id).status == "pending"
+    fragment = leader.post(
+        f"/review/{contribution.id}/approve",
+        data={"csrf_token": csrf_from(leader.get("/review").get_data(as_text=True))},
+        headers={"HX-Request": "true"},
+    ).get_data(as_text=True)
+    assert "flash-error" in fragment and "Bạn không thể tự duyệt" in fragment and "Đã duyệt." not in fragment
+
+
+def test_not_even_the_admin_approves_their_own_work(app, people, make_campaign):
+    campaign = make_campaign(template="paperless_week", scope="DN", by="admin")
+    admin = app.test_client()
+    login(admin, "admin")
+    people["admin"].home_unit = people["member"].home_unit  # in scope of the campaign as a participant
+    db.session.commit()
+    log(admin, campaign, activity(campaign, "Hồ sơ"))
+    contribution = db.session.scalar(select(Contribution))
+    response = admin.post(
+        f"/review/{contribution.id}/approve",
+        data={"csrf_token": csrf_from(admin.get("/review").get_data(as_text=True))},
+        follow_redirects=True,
+    )
     assert "Bạn không thể tự duyệt đóng góp của mình." in response.get_data(as_text=True)
     assert db.session.get(Contribution, contribution.id).status == "pending"
 

@@ -1,0 +1,124 @@
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEntry, Contribution, db
+from models.audit import AuditLogIsAppendOnly
+from tests.campaigns.test_logging import log
+from tests.conftest import activity, csrf_from, csrf_token, login
+
+
+def _entries(action: str) -> list[AuditEntry]:
+    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def _pending(app, make_campaign):
+    campaign = make_campaign(template="paperless_week")
+    member = app.test_client()
+    login(member, "member")
+    assert log(member, campaign, activity(campaign, "Hồ sơ"), quantity="3").status_code == 302
+    return campaign, db.session.scalar(select(Contribution))
+
+
+def _signed_in(app, username: str):
+    client = app.test_client()
+    login(client, username)
+    return client
+
+
+def test_approval_rejection_and_correction_are_recorded_with_before_and_after(app, people, make_campaign):
+    _campaign, contribution = _pending(app, make_campaign)
+    leader = _signed_in(app, "teamlead")
+    token = csrf_from(leader.get("/review").get_data(as_text=True))
+    leader.post(f"/review/{contribution.id}/approve", data={"csrf_token": token})
+    leader.post(f"/review/{contribution.id}/correct", data={"csrf_token": token, "quantity": "2", "reason": "đếm lại"})
+    leader.post(f"/review/{contribution.id}/reject", data={"csrf_token": token, "reason": "trùng"})
+
+    (approved,) = _entries("contribution.approve")
+    assert approved.actor_id == people["teamlead"].id
+    assert (approved.target_type, approved.target_id) == ("contribution", contribution.id)
+    assert approved.unit_id == people["member"].home_unit_id
+    assert approved.before == {"status": "pending", "quantity": 3, "points": 6}
+    assert approved.after == {"status": "approved", "quantity": 3, "points": 6}
+    (corrected,) = _entries("contribution.correct")
+    assert corrected.before["quantity"] == 3 and corrected.after == {"status": "approved", "quantity": 2, "points": 4}
+    (rejected,) = _entries("contribution.reject")
+    assert rejected.before["status"] == "approved" and rejected.after["status"] == "rejected"
+
+
+def test_a_refused_decision_leaves_no_entry(app, people, make_campaign):
+    _campaign, contribution = _pending(app, make_campaign)
+    leader = _signed_in(app, "teamlead")
+    token = csrf_from(leader.get("/review").get_data(as_text=True))
+    leader.post(f"/review/{contribution.id}/reject", data={"csrf_token": token, "reason": " "})
+    assert _entries("contribution.reject") == []
+
+
+def test_campaign_changes_are_recorded(app, people, make_campaign, clock):
+    campaign = make_campaign(published=False)
+    leader = _signed_in(app, "leader1")
+    token = csrf_token(leader, f"/campaigns/{campaign.slug}")
+    assert leader.post(f"/campaigns/{campaign.slug}/publish", data={"csrf_token": token}).status_code == 302
+    assert leader.post(f"/campaigns/{campaign.slug}/end", data={"csrf_token": token}).status_code == 302
+    (created,) = _entries("campaign.create")
+    assert created.after["title"] == campaign.title and created.unit_id == campaign.scope_unit_id
+    (published,) = _entries("campaign.publish")
+    assert published.actor_id == people["leader1"].id
+    assert published.before["published_at"] is None and published.after["published_at"] is not None
+    (ended,) = _entries("campaign.end")
+    assert ended.after["ends_at"] == clock().isoformat()
+
+
+def test_ward_leaders_read_their_wards_log_and_the_admin_reads_all(app, people, make_campaign, clock):
+    make_campaign(scope="W1", by="leader1")
+    make_campaign(scope="W2", by="leader2")
+    admin_page = _signed_in(app, "admin").get("/audit").get_data(as_text=True)
+    assert admin_page.count("Tạo chiến dịch</td>") == 2
+    leader_page = _signed_in(app, "leader1").get("/audit")
+    assert leader_page.status_code == 200
+    body = leader_page.get_data(as_text=True)
+    assert body.count("Tạo chiến dịch</td>") == 1 and "Unit W1" in body and "Unit W2" not in body
+
+
+@pytest.mark.parametrize("username", ["teamlead", "member"])
+def test_team_leaders_and_members_cannot_read_the_log(app, people, username):
+    assert _signed_in(app, username).get("/audit").status_code == 403
+
+
+def test_the_log_is_read_only(app, people, make_campaign):
+    make_campaign()
+    admin = _signed_in(app, "admin")
+    token = csrf_token(admin, "/audit")
+    for method in (admin.post, admin.put, admin.delete):
+        assert method("/audit", data={"csrf_token": token}).status_code == 405
+    assert not [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("audit.") and rule.methods - {"GET", "HEAD", "OPTIONS"}
+    ]
+    entry = db.session.scalar(select(AuditEntry))
+    entry.action = "campaign.publish"
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(db.session.scalar(select(AuditEntry)))
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.scalar(select(AuditEntry.action)) == "campaign.create"
+
+
+@pytest.mark.parametrize("query", ["action=abc", "before=abc", "before=-1", "before=" + "9" * 30])
+def test_bad_filters_get_a_400_page(app, people, query):
+    response = _signed_in(app, "admin").get(f"/audit?{query}")
+    assert response.status_code == 400 and "Yêu cầu không hợp lệ" in response.get_data(as_text=True)
+
+
+def test_filter_and_older_pages(app, people, make_campaign, monkeypatch):
+    make_campaign()  # two entries: created, then published
+    admin = _signed_in(app, "admin")
+    only_published = admin.get("/audit?action=campaign.publish").get_data(as_text=True)
+    assert "Công bố chiến dịch</td>" in only_published and "Tạo chiến dịch</td>" not in only_published
+    newest = db.session.scalar(select(func.max(AuditEntry.id)))
+    older = admin.get(f"/audit?before={newest}").get_data(as_text=True)
+    assert "Tạo chiến dịch</td>" in older and "Công bố chiến dịch</td>" not in older
+    assert "Created campaign" in admin.get("/audit?lang=en").get_data(as_text=True)
