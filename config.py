@@ -1,9 +1,13 @@
 """Configuration read from environment variables, with safe defaults for development."""
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+
+# A CSP host or scheme source (https://signage.example, https://*.example:8443, https:) or 'self'.
+SOURCE = re.compile(r"'self'|[a-z][a-z0-9+.-]*:(//(\*\.)?[a-z0-9.-]+(:[0-9]+)?)?", re.IGNORECASE)
 
 
 def _instance_secret(instance_path: str, name: str) -> str:
@@ -18,6 +22,20 @@ def _instance_secret(instance_path: str, name: str) -> str:
     except FileExistsError:
         pass
     return path.read_text().strip()
+
+
+def _trusted_proxies(value: str) -> int:
+    if not value.strip().isdigit():
+        raise RuntimeError("TRUSTED_PROXIES must be a whole number of proxies (0 when none)")
+    return int(value)
+
+
+def _frame_ancestors(value: str) -> str:
+    """CSP source expressions, checked so that the setting cannot add or end a directive."""
+    sources = value.split()
+    if any(not SOURCE.fullmatch(source) for source in sources):
+        raise RuntimeError("SCREEN_FRAME_ANCESTORS takes origins such as https://signage.example, separated by spaces")
+    return " ".join(sources)
 
 
 def config_from_env(instance_path: str) -> dict:
@@ -39,6 +57,7 @@ def config_from_env(instance_path: str) -> dict:
         "PUBLIC_URL": public_url or "http://127.0.0.1:5000",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Also turns on Strict-Transport-Security (core/security.py): "1" means served over HTTPS.
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
@@ -47,7 +66,16 @@ def config_from_env(instance_path: str) -> dict:
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"),
         # Residents at one event often share the hall's Wi-Fi address: generous, but not unlimited.
         "QUIZ_START_LIMIT": os.environ.get("QUIZ_START_LIMIT", "300 per 10 minutes"),
+        # Open-QR attempts per address per hour that add points to a quarter; event sessions are exempt.
+        "QUIZ_CREDITED_PER_ADDRESS_PER_HOUR": int(os.environ.get("QUIZ_CREDITED_PER_ADDRESS_PER_HOUR", "10")),
+        # Days after which a quiz attempt's personal details and answers are erased (numbers stay).
+        "QUIZ_RETENTION_DAYS": int(os.environ.get("QUIZ_RETENTION_DAYS", "90")),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes"),
+        # How many reverse proxies stand in front and append to X-Forwarded-For/-Proto; 0 believes none.
+        "TRUSTED_PROXIES": _trusted_proxies(os.environ.get("TRUSTED_PROXIES", "0")),
+        # Space-separated CSP sources (e.g. "https://signage.example") allowed to frame /screen/ pages;
+        # empty: no page may be framed anywhere.
+        "SCREEN_FRAME_ANCESTORS": _frame_ancestors(os.environ.get("SCREEN_FRAME_ANCESTORS", "")),
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ("vi", "en"),

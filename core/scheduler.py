@@ -3,9 +3,10 @@
 Web workers never run jobs: production runs `flask --app app scheduler` as its own process, and
 `make run` embeds one in the development server. A lock file keeps a second one from starting on
 the same machine; the jobs are idempotent anyway, so even two schedulers produce one result.
-There is one job, a short sweep: web workers cannot wake a scheduler living in another process,
+Each job is a short sweep: web workers cannot wake a scheduler living in another process,
 so instead of one timer per campaign the sweep reads the campaigns' times on every run, which
-also makes catching up after downtime the normal path rather than a special one.
+also makes catching up after downtime the normal path rather than a special one. A second sweep
+finishes quiz attempts whose time ran out and erases quiz details past their retention period.
 """
 
 import fcntl
@@ -22,6 +23,7 @@ from flask.cli import with_appcontext
 from core.clock import LOCAL
 
 JOB_ID = "campaign-events"
+QUIZ_JOB_ID = "quiz-upkeep"
 _app: Flask | None = None
 
 
@@ -32,7 +34,7 @@ def scheduler_app() -> Flask:
 
 
 def build_scheduler(app: Flask, blocking: bool = False):
-    """A scheduler whose only job sweeps campaign events, first run at once (catch-up)."""
+    """A scheduler with the campaign and quiz sweeps, each first run at once (catch-up)."""
     global _app
     _app = app
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
@@ -49,6 +51,15 @@ def build_scheduler(app: Flask, blocking: bool = False):
         "interval",
         seconds=app.config.get("SCHEDULER_INTERVAL_SECONDS", 20),
         id=JOB_ID,
+        replace_existing=True,
+        next_run_time=datetime.now(LOCAL),
+    )
+    # Quizzes: finish attempts whose time ran out (GET never writes) and erase details past retention.
+    scheduler.add_job(
+        "quizzes.tasks:sweep",
+        "interval",
+        seconds=app.config.get("SCHEDULER_INTERVAL_SECONDS", 20),
+        id=QUIZ_JOB_ID,
         replace_existing=True,
         next_run_time=datetime.now(LOCAL),
     )

@@ -39,6 +39,8 @@ class User(db.Model):
     youth_union_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    # When a one-time password stops opening the account: 24 hours after it was issued.
+    one_time_password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_cadre: Mapped[bool] = mapped_column(default=False)
     # Changing the nonce ends every session of this user: logout, password reset, deactivation.
     session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import UTCDateTime, db
@@ -55,10 +55,18 @@ class Quiz(db.Model):
 
 
 class Attempt(db.Model):
-    """One resident's try. Identified by a keyed hash of their phone, else of their device cookie."""
+    """One resident's try. Identified by a keyed hash of their phone, else of their device cookie.
+
+    After erasure (by the resident, or after QUIZ_RETENTION_DAYS) only the aggregate numbers stay:
+    quiz, quarter, times, correct count, points and whether the quarter was credited.
+    """
 
     __table_args__ = (
         UniqueConstraint("quiz_id", "device_hash"),
+        # Credited attempts per address in the last hour; the scheduler's late and retention sweeps.
+        Index("ix_attempt_address_started", "address_hash", "started_at"),
+        Index("ix_attempt_unfinished", "finished_at", "deadline_at"),
+        Index("ix_attempt_started_at", "started_at"),
         Index(
             "uq_attempt_phone",
             "quiz_id",
@@ -72,9 +80,15 @@ class Attempt(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     quiz_id: Mapped[int] = mapped_column(ForeignKey("quiz.id"), index=True)
     quarter_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    name: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(80))  # "" once erased
     phone_hash: Mapped[str | None] = mapped_column(String(64))
-    device_hash: Mapped[str] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64))  # None after the retention period
+    address_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the network address
+    # Started with a valid code of an event screen: credited without the per-address bound.
+    event_session_id: Mapped[int | None] = mapped_column(ForeignKey("event_session.id"))
+    # False when the address had used its credited attempts for the hour: scored, not credited.
+    credited: Mapped[bool] = mapped_column(default=True, server_default=true())
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)

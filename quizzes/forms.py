@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from core.forms import Form
@@ -34,6 +34,12 @@ class JoinForm(Form):
             "cho khu phố. Kết quả chỉ công bố tổng theo khu phố."
         )
     )
+    # The event screen's code, signed with the moment this server saw it valid (see quizzes.services).
+    event = HiddenField()
+
+
+class ActionForm(Form):
+    """A button that changes something (erase my answers, export the bank): only the CSRF token."""
 
 
 class BankImportForm(Form):

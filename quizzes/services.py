@@ -1,27 +1,34 @@
 """Quizzes for residents: the question bank, quiz sessions, one attempt per person, server timing.
 
-The correct choice of a question leaves the server only in the feedback to an answer already
-stored; nothing before that (page, fragment or JSON) carries it.
+The right answers and explanations leave the server only on the result page of an attempt that is
+over; the play page carries neither, and a choice is sent as its place in the attempt's own shuffled
+order, never as a database id. Open-QR attempts credit a quarter a bounded number of times per
+address per hour; attempts started with an event screen's code are credited without that bound.
 """
 
 import json
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from audit.services import record
 from badges.services import check_attempt_badges
 from campaigns.services import campaign_status
 from core.access import may_manage_unit
 from core.clock import local_date
 from core.privacy import is_valid_phone, keyed_hash, normalise_phone
 from core.rules import Refused
-from models import Attempt, AttemptQuestion, Campaign, Choice, Question, Quiz, Unit, User, db
+from leaderboards.services import unit_position
+from models import Attempt, AttemptQuestion, Campaign, Choice, EventSession, Question, Quiz, Unit, User, db
+from quizzes.events import event_for_code
 from scoring import Award, award, competition_ranks
 
 BANK_FILE = Path(__file__).with_name("question_bank.json")
@@ -46,8 +53,11 @@ def _question_problems(item) -> list[str]:
     return problems
 
 
-def import_questions(data: bytes) -> tuple[int, list[str]]:
-    """Add questions from JSON (a list); any bad question means none is added. Known texts are skipped."""
+def import_questions(data: bytes, actor: User | None = None) -> tuple[int, list[str]]:
+    """Add questions from JSON (a list); any bad question means none is added. Known texts are skipped.
+
+    An import by a person (not the shipped bank) is audited in the same transaction.
+    """
     try:
         items = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -88,12 +98,15 @@ def import_questions(data: bytes) -> tuple[int, list[str]]:
         )
         added += 1
     db.session.flush()
+    if actor is not None:
+        record(actor, "questions.import", actor, actor.home_unit, after={"added": added, "in_file": len(items)})
     return added, []
 
 
-def export_questions() -> list[dict]:
+def export_questions(actor: User | None = None) -> list[dict]:
+    """The active bank as importable JSON data; an export by a person is audited."""
     questions = db.session.scalars(select(Question).where(Question.active.is_(True)).order_by(Question.id)).all()
-    return [
+    exported = [
         {
             "text_vi": question.text_vi,
             "text_en": question.text_en,
@@ -107,6 +120,9 @@ def export_questions() -> list[dict]:
         }
         for question in questions
     ]
+    if actor is not None:
+        record(actor, "export", actor, actor.home_unit, after={"what": "questions", "rows": len(exported)})
+    return exported
 
 
 def seed_question_bank() -> int:
@@ -203,11 +219,70 @@ def device_hash(device_token: str) -> str:
     return keyed_hash(f"device:{device_token}")
 
 
+def address_hash(address: str | None) -> str:
+    """The network address as a keyed hash: enough to bound credit per address, never the address."""
+    return keyed_hash(f"address:{address or 'unknown'}")
+
+
 def attempt_for_device(quiz: Quiz, device_token: str | None) -> Attempt | None:
     if not device_token:
         return None
     return db.session.scalar(
         select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.device_hash == device_hash(device_token))
+    )
+
+
+# --- event codes -------------------------------------------------------------------------------
+
+# A resident who opened the join page with a valid code may take this long to type a name.
+EVENT_CODE_GRACE = timedelta(minutes=10)
+
+
+def _stamps() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="quiz-event-code")
+
+
+def stamp_event_code(quiz: Quiz, code: str, at: datetime) -> str:
+    """The join form's hidden value: the code and when this server saw it valid, signed."""
+    return _stamps().dumps({"q": quiz.id, "c": code, "t": int(at.timestamp())})
+
+
+def read_event_code(quiz: Quiz, value: str, at: datetime) -> tuple[str, datetime]:
+    """(code, the moment it was seen) from the hidden value; a bare code counts as seen now."""
+    try:
+        data = _stamps().loads(value)
+    except BadSignature:
+        return value.strip()[:16], at
+    if not isinstance(data, dict) or data.get("q") != quiz.id or not isinstance(data.get("t"), int):
+        return "", at
+    return str(data.get("c", "")), datetime.fromtimestamp(data["t"], tz=UTC)
+
+
+def event_session_for(quiz: Quiz, code: str, seen_at: datetime, at: datetime) -> EventSession | None:
+    """The event session whose code was on the screen at `seen_at`, provided it is still open now
+    and the page that saw it is no older than EVENT_CODE_GRACE."""
+    if not code or not at - EVENT_CODE_GRACE <= seen_at <= at:
+        return None
+    event = event_for_code(quiz, code, seen_at)
+    if event is None or event.closed_at is not None or not at < event.closes_at:
+        return None
+    return event
+
+
+# --- attempts ----------------------------------------------------------------------------------
+
+
+def credited_in_last_hour(address: str, at: datetime) -> int:
+    """Open-QR attempts from this address credited to a quarter in the hour before `at`."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(
+            Attempt.address_hash == address,
+            Attempt.started_at > at - timedelta(hours=1),
+            Attempt.credited.is_(True),
+            Attempt.event_session_id.is_(None),
+        )
     )
 
 
@@ -220,8 +295,16 @@ def start_attempt(
     device_token: str,
     at: datetime,
     rng: random.Random | None = None,
+    *,
+    address: str | None = None,
+    event_code: str = "",
+    code_seen_at: datetime | None = None,
 ) -> Attempt:
-    """Begin one person's attempt with its own draw of questions; refuses a second attempt."""
+    """Begin one person's attempt with its own draw of questions; refuses a second attempt.
+
+    Credited to the quarter when started with a live event code, else while the address has
+    credited fewer than QUIZ_CREDITED_PER_ADDRESS_PER_HOUR attempts in the last hour.
+    """
     existing = attempt_for_device(quiz, device_token)
     if existing is not None:
         return existing  # a reload or a second tap on Start resumes, it does not start over
@@ -246,8 +329,14 @@ def start_attempt(
         problems.append(_("Số điện thoại này đã làm bài kiểm tra này rồi. Mỗi người chỉ làm một lần. Cảm ơn bạn!"))
     if problems:
         raise Refused(*problems)
+    event = event_session_for(quiz, event_code, code_seen_at or at, at)
+    hashed_address = address_hash(address)
+    credited = event is not None or (
+        credited_in_last_hour(hashed_address, at) < current_app.config["QUIZ_CREDITED_PER_ADDRESS_PER_HOUR"]
+    )
     pool = db.session.scalars(_pool(quiz.tags)).all()
-    drawn = (rng or random.SystemRandom()).sample(pool, quiz.question_count)
+    draw = rng or random.SystemRandom()
+    drawn = draw.sample(pool, quiz.question_count)
     questions = {
         question.id: question for question in db.session.scalars(select(Question).where(Question.id.in_(drawn)))
     }
@@ -257,16 +346,18 @@ def start_attempt(
         name=name.strip(),
         phone_hash=phone_hash,
         device_hash=device_hash(device_token),
+        address_hash=hashed_address,
+        event_session_id=event.id if event is not None else None,
+        credited=credited,
         consent_at=at,
         started_at=at,
         deadline_at=at + timedelta(seconds=quiz.time_limit_seconds),
     )
-    shuffle = (rng or random.SystemRandom()).sample
     for position, question_id in enumerate(drawn):
         choice_ids = [choice.id for choice in questions[question_id].choices]
         attempt.answers.append(
             AttemptQuestion(
-                position=position, question_id=question_id, choice_order=shuffle(choice_ids, len(choice_ids))
+                position=position, question_id=question_id, choice_order=draw.sample(choice_ids, len(choice_ids))
             )
         )
     try:
@@ -283,25 +374,37 @@ def current_question(attempt: Attempt) -> AttemptQuestion | None:
 
 
 def choices_in_order(item: AttemptQuestion) -> list[Choice]:
+    """The choices as this attempt shows them; the form sends a position in this list, never an id."""
     by_id = {choice.id: choice for choice in item.question.choices}
     return [by_id[choice_id] for choice_id in item.choice_order if choice_id in by_id]
 
 
-def answer(attempt: Attempt, position: int, choice_id: int, at: datetime) -> AttemptQuestion:
-    """Store an answer to the current question, in order, before the deadline; nothing else."""
+def is_over(attempt: Attempt, at: datetime) -> bool:
+    """Finished, or past its deadline (then the scheduler or the device's next POST finishes it)."""
+    return attempt.finished_at is not None or at > attempt.deadline_at
+
+
+def answer(attempt: Attempt, position: int, choice_index: int, at: datetime) -> AttemptQuestion:
+    """Store an answer to the current question, in order, before the deadline; nothing else.
+
+    `choice_index` is the place of the choice in this attempt's shuffled order.
+    """
     db.session.execute(select(Attempt.id).where(Attempt.id == attempt.id).with_for_update())
     db.session.refresh(attempt)
-    if attempt.finished_at is not None:
+    if attempt.erased_at is not None or attempt.finished_at is not None:
         raise Refused(_("Bài làm đã kết thúc."))
     if at > attempt.deadline_at:
         finish(attempt, at)
-        raise Refused(_("Đã hết giờ làm bài; câu trả lời này không được tính."))
+        raise Refused(
+            _("Đã hết giờ làm bài; câu trả lời này không được tính. Các câu đã trả lời trước đó vẫn được tính.")
+        )
     item = current_question(attempt)
     if item is None or item.position != position:
         raise Refused(_("Câu hỏi này đã được trả lời; câu trả lời không thể thay đổi."))
-    choice = db.session.get(Choice, choice_id)
-    if choice is None or choice.question_id != item.question_id:
+    choices = choices_in_order(item)
+    if not 0 <= choice_index < len(choices):
         raise Refused(_("Lựa chọn không thuộc câu hỏi này."))
+    choice = choices[choice_index]
     item.choice_id = choice.id
     item.answered_at = at
     item.is_correct = choice.is_correct
@@ -311,59 +414,169 @@ def answer(attempt: Attempt, position: int, choice_id: int, at: datetime) -> Att
 
 
 def finish(attempt: Attempt, at: datetime) -> None:
-    """Close the attempt once and credit its points to the resident's quarter."""
+    """Close the attempt once, scoring what was answered, and credit the quarter if the attempt counts."""
     if attempt.finished_at is not None:
         return
-    attempt.finished_at = min(at, attempt.deadline_at)
+    finished_at = min(at, attempt.deadline_at)
+    # Claim the attempt in SQL: of a late device POST and the scheduler, only one credits it.
+    claimed = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.finished_at.is_(None))
+        .values(finished_at=finished_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.refresh(attempt)
+        return
+    attempt.finished_at = finished_at
     attempt.correct_count = sum(bool(item.is_correct) for item in attempt.answers)
     attempt.points = attempt.correct_count * attempt.quiz.points_per_correct
+    if not attempt.credited:
+        return  # scored for the resident, nothing for the quarter (and no badge to farm)
     campaign = attempt.quiz.campaign
-    if campaign is not None and attempt.points and campaign_status(campaign, at) == "active":
+    # The campaign's status when the attempt ended, so a late sweep credits what was earned in time.
+    if campaign is not None and attempt.points and campaign_status(campaign, finished_at) == "active":
         award(
             Award(
                 campaign_id=campaign.id,
                 cause_type="quiz_attempt",
                 cause_id=attempt.id,
                 points=attempt.points,
-                day=local_date(attempt.finished_at),
+                day=local_date(finished_at),
                 unit_ids=attempt.quarter.ancestor_ids,
             )
         )
     check_attempt_badges(attempt, at)
 
 
-def expire_if_late(attempt: Attempt, at: datetime) -> None:
-    if attempt.finished_at is None and at > attempt.deadline_at:
+def settle_device(device_token: str | None, at: datetime) -> int:
+    """Finish this device's attempts whose time ran out (on its next POST); the number finished."""
+    if not device_token:
+        return 0
+    late = db.session.scalars(
+        select(Attempt).where(
+            Attempt.device_hash == device_hash(device_token),
+            Attempt.finished_at.is_(None),
+            Attempt.deadline_at < at,
+        )
+    ).all()
+    for attempt in late:
         finish(attempt, at)
+    return len(late)
+
+
+def finish_late_attempts(at: datetime, batch: int = 500) -> int:
+    """The scheduler's half of abandoned attempts: finish those past their deadline, crediting what
+    was answered. Idempotent: a finished attempt is never finished again."""
+    late = db.session.scalars(
+        select(Attempt)
+        .where(Attempt.finished_at.is_(None), Attempt.deadline_at < at)
+        .order_by(Attempt.deadline_at)
+        .limit(batch)
+    ).all()
+    for attempt in late:
+        finish(attempt, at)
+    return len(late)
+
+
+def _erase(criteria: list, at: datetime, values: dict) -> None:
+    db.session.execute(
+        delete(AttemptQuestion).where(AttemptQuestion.attempt_id.in_(select(Attempt.id).where(*criteria)))
+    )
+    db.session.execute(
+        update(Attempt)
+        .where(*criteria)
+        .values(name="", phone_hash=None, erased_at=at, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def erase_device_attempts(device_token: str | None, at: datetime) -> int:
+    """Erase the name, phone hash and answers of every attempt made on this device; the number erased.
+
+    Points already credited stay in the quarter's totals as anonymous counts. The device and address
+    hashes stay until the retention period ends, so erasing is not a way to retake a quiz or to free
+    the address's credited attempts.
+    """
+    if not device_token:
+        return 0
+    mine = [Attempt.device_hash == device_hash(device_token), Attempt.erased_at.is_(None)]
+    for attempt in db.session.scalars(select(Attempt).where(*mine, Attempt.finished_at.is_(None))):
+        finish(attempt, at)  # what was answered counts before the answers go
+    count = db.session.scalar(select(func.count()).select_from(Attempt).where(*mine))
+    _erase(mine, at, {})
+    db.session.expire_all()
+    return count
+
+
+def erase_old_attempts(at: datetime) -> int:
+    """After QUIZ_RETENTION_DAYS, unlink attempts from people: name, phone, address and device hashes
+    and answers go; quiz, quarter, times, correct count, points and credit stay for the boards."""
+    cutoff = at - timedelta(days=current_app.config["QUIZ_RETENTION_DAYS"])
+    old = [Attempt.started_at < cutoff, Attempt.finished_at.isnot(None), Attempt.device_hash.isnot(None)]
+    count = db.session.scalar(select(func.count()).select_from(Attempt).where(*old))
+    if count:
+        _erase(old, at, {"address_hash": None, "device_hash": None})
+        db.session.expire_all()
+    return count
+
+
+@dataclass
+class Score:
+    """What the resident sees: stored once finished, else computed from the answers given."""
+
+    correct: int
+    total: int
+    points: int
+
+
+def score_of(attempt: Attempt) -> Score:
+    if attempt.finished_at is not None:
+        correct = attempt.correct_count
+    else:
+        correct = sum(bool(item.is_correct) for item in attempt.answers)
+    return Score(correct, attempt.quiz.question_count, correct * attempt.quiz.points_per_correct)
 
 
 @dataclass
 class QuarterStanding:
-    rank: int
+    rank: int | None  # None: the quarter has no points yet, so no rank to boast of
+    quarters: int
     points: int
     participants: int
-    quarters: int
+    in_campaign: bool
 
 
-def quarter_standing(quiz: Quiz, quarter: Unit) -> QuarterStanding:
-    """The quarter's quiz points and rank among the quiz's quarters, from finished attempts only."""
+def quarter_standing(quiz: Quiz, quarter: Unit, at: datetime) -> QuarterStanding:
+    """The quarter's place: from the campaign's own board when the quiz counts for a campaign (so the
+    page and the boards agree), else by the quiz's credited points with shared ranks."""
+    participants = db.session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(
+            Attempt.quiz_id == quiz.id,
+            Attempt.quarter_id == quarter.id,
+            Attempt.finished_at.isnot(None),
+            Attempt.credited.is_(True),
+        )
+    )
+    if quiz.campaign is not None:
+        position = unit_position(quiz.campaign, quarter, local_date(at))
+        if position is None or position.points <= 0:
+            peers = position.of if position is not None else len(quarters_of(quiz))
+            return QuarterStanding(None, peers, 0, participants, True)
+        return QuarterStanding(position.rank, position.of, position.points, participants, True)
     totals = dict(
         db.session.execute(
             select(Attempt.quarter_id, func.sum(Attempt.points))
-            .where(Attempt.quiz_id == quiz.id, Attempt.finished_at.isnot(None))
+            .where(Attempt.quiz_id == quiz.id, Attempt.finished_at.isnot(None), Attempt.credited.is_(True))
             .group_by(Attempt.quarter_id)
         ).all()
     )
     quarters = quarters_of(quiz)
-    ordered = sorted(quarters, key=lambda unit: -(totals.get(unit.id) or 0))
-    ranks = dict(
-        zip((unit.id for unit in ordered), competition_ranks([totals.get(u.id) or 0 for u in ordered]), strict=True)
-    )
-    participants = db.session.scalar(
-        select(func.count())
-        .select_from(Attempt)
-        .where(Attempt.quiz_id == quiz.id, Attempt.quarter_id == quarter.id, Attempt.finished_at.isnot(None))
-    )
-    return QuarterStanding(
-        ranks.get(quarter.id, len(quarters)), totals.get(quarter.id) or 0, participants, len(quarters)
-    )
+    points = totals.get(quarter.id) or 0
+    if points <= 0:
+        return QuarterStanding(None, len(quarters), 0, participants, False)
+    ordered = sorted((totals.get(unit.id) or 0 for unit in quarters), reverse=True)
+    rank = competition_ranks(ordered)[ordered.index(points)]
+    return QuarterStanding(rank, len(quarters), points, participants, False)

@@ -1,7 +1,7 @@
 import io
 import json
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import segno
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
@@ -17,11 +17,11 @@ from core.i18n import current_language
 from core.rendering import render_page
 from core.rules import Refused
 from core.urls import public_url_for
-from extensions import limiter
+from extensions import htmx, limiter
 from models import Attempt, Campaign, Question, Quiz, Unit, db
 from models.units import WARD_KINDS
 from quizzes import bp
-from quizzes.forms import BankImportForm, JoinForm, QuizForm
+from quizzes.forms import ActionForm, BankImportForm, JoinForm, QuizForm
 from quizzes.services import (
     QuizFields,
     answer,
@@ -29,13 +29,19 @@ from quizzes.services import (
     choices_in_order,
     create_quiz,
     current_question,
-    expire_if_late,
+    erase_device_attempts,
+    event_session_for,
     export_questions,
     import_questions,
+    is_over,
     quarter_standing,
     quarters_of,
     quiz_is_open,
     quiz_problems,
+    read_event_code,
+    score_of,
+    settle_device,
+    stamp_event_code,
     start_attempt,
 )
 
@@ -169,7 +175,7 @@ def bank():
     form = BankImportForm()
     errors = []
     if form.validate_on_submit():
-        added, errors = import_questions(form.file.data.read())
+        added, errors = import_questions(form.file.data.read(), current_user)
         if not errors:
             db.session.commit()
             flash(_("Đã thêm %(n)d câu hỏi.", n=added), "success")
@@ -178,13 +184,23 @@ def bank():
     questions = db.session.scalars(select(Question).order_by(Question.id.desc()).limit(100)).all()
     total = db.session.scalar(select(func.count()).select_from(Question))
     status = 422 if form.is_submitted() else 200
-    return render_template("quizzes/bank.html", form=form, errors=errors, questions=questions, total=total), status
+    return (
+        render_template(
+            "quizzes/bank.html", form=form, errors=errors, questions=questions, total=total, export_form=ActionForm()
+        ),
+        status,
+    )
 
 
-@bp.route("/quizzes/bank/export.json")
+@bp.route("/quizzes/bank/export.json", methods=["POST"])
 @roles("admin")
 def export_bank():
-    response = make_response(json.dumps(export_questions(), ensure_ascii=False, indent=1))
+    """A POST, because every export is audited and a GET never writes."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    exported = export_questions(current_user)
+    db.session.commit()
+    response = make_response(json.dumps(exported, ensure_ascii=False, indent=1))
     response.mimetype = "application/json"
     response.headers["Content-Disposition"] = 'attachment; filename="thidua-questions.json"'
     return response
@@ -217,9 +233,33 @@ def _join_form(quiz: Quiz) -> JoinForm:
     return form
 
 
+def _go(endpoint: str, slug: str):
+    """Move on after a POST: a real redirect, or for an htmx request a full navigation (never a whole
+    page swapped into the quiz card)."""
+    target = url_for(endpoint, slug=slug)
+    if htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+def _render_join(quiz: Quiz, form: JoinForm, problems: list[str], event_state: str | None, status: int = 200):
+    page = render_template(
+        "quizzes/join.html",
+        quiz=quiz,
+        form=form,
+        problems=problems,
+        open=quiz_is_open(quiz, now()),
+        event_state=event_state,
+    )
+    return make_response(page, status)
+
+
 @bp.route("/q/<slug>")
 @public
 def join(slug: str):
+    """The page a QR code opens; `?e=<code>` comes from an event screen and is kept in the form."""
     quiz = _quiz_or_404(slug)
     attempt = attempt_for_device(quiz, _device_token())
     if attempt is not None:
@@ -227,31 +267,74 @@ def join(slug: str):
     form = _join_form(quiz)
     if request.args.get("u") in {choice.value for choice in form.quarter.choices}:
         form.quarter.data = request.args["u"]
+    event_state = None
+    code = request.args.get("e", "").strip()[:16]
+    if code:
+        at = now()
+        if event_session_for(quiz, code, at, at) is not None:
+            form.event.data, event_state = stamp_event_code(quiz, code, at), "live"
+        else:
+            event_state = "expired"
     token = _device_token() or secrets.token_urlsafe(24)
-    page = render_template("quizzes/join.html", quiz=quiz, form=form, problems=[], open=quiz_is_open(quiz, now()))
-    return _with_device(make_response(page), token)
+    return _with_device(_render_join(quiz, form, [], event_state), token)
+
+
+def _event_of_request(quiz: Quiz) -> tuple[str, datetime]:
+    at = now()
+    return read_event_code(quiz, (request.form.get("event") or "")[:300], at)
+
+
+def _started_from_event() -> bool:
+    """Starts with a live event code are exempt from the per-address start limit: a hall is one address."""
+    quiz = db.session.scalar(select(Quiz).where(Quiz.slug == (request.view_args or {}).get("slug")))
+    if quiz is None:
+        return False
+    code, seen_at = _event_of_request(quiz)
+    return event_session_for(quiz, code, seen_at, now()) is not None
 
 
 @bp.route("/q/<slug>/start", methods=["POST"])
 @public
-@limiter.limit(lambda: current_app.config["QUIZ_START_LIMIT"])
+@limiter.limit(lambda: current_app.config["QUIZ_START_LIMIT"], exempt_when=_started_from_event)
 def start(slug: str):
     quiz = _quiz_or_404(slug)
     form = _join_form(quiz)
     token = _device_token() or secrets.token_urlsafe(24)
+    at = now()
+    if settle_device(token, at):
+        db.session.commit()  # the device's late attempt counts, whatever happens to this start
     problems = []
+    code, seen_at = _event_of_request(quiz)
     if form.validate_on_submit():
         quarter = db.session.scalar(select(Unit).where(Unit.code == form.quarter.data))
         try:
-            start_attempt(quiz, quarter, form.name.data, form.phone.data or "", form.consent.data, token, now())
+            attempt = start_attempt(
+                quiz,
+                quarter,
+                form.name.data,
+                form.phone.data or "",
+                form.consent.data,
+                token,
+                at,
+                address=request.remote_addr,
+                event_code=code,
+                code_seen_at=seen_at,
+            )
         except Refused as refusal:
             db.session.rollback()
             problems = refusal.messages
         else:
             db.session.commit()
+            if code and attempt.event_session_id is None and attempt.started_at == at:
+                flash(
+                    _("Mã sự kiện đã hết hiệu lực; lượt làm bài này được tính như khi quét mã QR thông thường."),
+                    "info",
+                )
             return _with_device(redirect(url_for("quizzes.play", slug=slug)), token)
-    page = render_template("quizzes/join.html", quiz=quiz, form=form, problems=problems, open=quiz_is_open(quiz, now()))
-    return _with_device(make_response(page, 422), token)
+    event_state = None
+    if code:
+        event_state = "live" if event_session_for(quiz, code, seen_at, at) is not None else "expired"
+    return _with_device(_render_join(quiz, form, problems, event_state, 422), token)
 
 
 def _my_attempt(quiz: Quiz) -> Attempt:
@@ -261,17 +344,8 @@ def _my_attempt(quiz: Quiz) -> Attempt:
     return attempt
 
 
-@bp.route("/q/<slug>/play")
-@public
-def play(slug: str):
-    """The current question; a reload comes back here, where the person was."""
-    quiz = _quiz_or_404(slug)
-    attempt = _my_attempt(quiz)
-    expire_if_late(attempt, now())
-    db.session.commit()
+def _question_page(quiz: Quiz, attempt: Attempt, recorded: bool):
     item = current_question(attempt)
-    if attempt.finished_at is not None or item is None:
-        return redirect(url_for("quizzes.result", slug=slug))
     return render_page(
         "quizzes/play.html",
         "quizzes/partials/question.html",
@@ -280,12 +354,25 @@ def play(slug: str):
         item=item,
         choices=choices_in_order(item),
         seconds_left=max(0, int((attempt.deadline_at - now()).total_seconds())),
+        recorded=recorded,
     )
+
+
+@bp.route("/q/<slug>/play")
+@public
+def play(slug: str):
+    """The current question; a reload comes back here, where the person was. Reads only."""
+    quiz = _quiz_or_404(slug)
+    attempt = _my_attempt(quiz)
+    if is_over(attempt, now()) or attempt.erased_at is not None or current_question(attempt) is None:
+        return _go("quizzes.result", slug) if htmx else redirect(url_for("quizzes.result", slug=slug))
+    return _question_page(quiz, attempt, recorded=False)
 
 
 @bp.route("/q/<slug>/answer", methods=["POST"])
 @public
 def submit_answer(slug: str):
+    """Store the answer and move on: "answer recorded", never right or wrong before the end."""
     quiz = _quiz_or_404(slug)
     attempt = _my_attempt(quiz)
     position = request.form.get("position", "")
@@ -293,31 +380,57 @@ def submit_answer(slug: str):
     try:
         if not (position.isdigit() and choice.isdigit()):
             raise Refused(_("Hãy chọn một câu trả lời."))
-        item = answer(attempt, int(position), int(choice), now())
+        answer(attempt, int(position), int(choice), now())
     except Refused as refusal:
-        db.session.commit()  # a late answer still closes the attempt
+        db.session.commit()  # a late answer still closes the attempt, crediting what was answered
         flash(" ".join(refusal.messages), "error")
-        return redirect(url_for("quizzes.play", slug=slug), code=303)
+        return _go("quizzes.play", slug)
     db.session.commit()
-    return render_page(
-        "quizzes/feedback.html",
-        "quizzes/partials/feedback.html",
-        quiz=quiz,
-        attempt=attempt,
-        item=item,
-        choices=choices_in_order(item),
-    )
+    if attempt.finished_at is not None:
+        return _go("quizzes.result", slug)
+    if htmx:
+        return _question_page(quiz, attempt, recorded=True)
+    flash(_("Đã ghi nhận câu trả lời."), "success")
+    return redirect(url_for("quizzes.play", slug=slug), code=303)
 
 
 @bp.route("/q/<slug>/result")
 @public
 def result(slug: str):
+    """The score and, now that the attempt is over, every right answer with its explanation. Reads only."""
     quiz = _quiz_or_404(slug)
     attempt = _my_attempt(quiz)
-    expire_if_late(attempt, now())
-    db.session.commit()
-    if attempt.finished_at is None:
+    at = now()
+    if attempt.erased_at is None and not is_over(attempt, at):
         return redirect(url_for("quizzes.play", slug=slug))
+    review = [(item, choices_in_order(item)) for item in attempt.answers]
     return render_template(
-        "quizzes/result.html", quiz=quiz, attempt=attempt, standing=quarter_standing(quiz, attempt.quarter)
+        "quizzes/result.html",
+        quiz=quiz,
+        attempt=attempt,
+        score=score_of(attempt),
+        review=review,
+        # An attempt ends with questions unanswered only when its time ran out.
+        ended_by_deadline=attempt.erased_at is None and current_question(attempt) is not None,
+        standing=quarter_standing(quiz, attempt.quarter, at),
+        credit_limit=current_app.config["QUIZ_CREDITED_PER_ADDRESS_PER_HOUR"],
+        retention_days=current_app.config["QUIZ_RETENTION_DAYS"],
+        erase_form=ActionForm(),
     )
+
+
+@bp.route("/q/<slug>/erase", methods=["POST"])
+@public
+def erase(slug: str):
+    """Erase the name, phone hash and answers of this device's attempts; the quarter keeps its points."""
+    quiz = _quiz_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    count = erase_device_attempts(_device_token(), now())
+    db.session.commit()
+    if count:
+        flash(
+            _("Đã xoá tên, mã số điện thoại và câu trả lời của %(n)s lượt làm bài trên thiết bị này.", n=count),
+            "success",
+        )
+    return redirect(url_for("quizzes.result", slug=quiz.slug), code=303)

@@ -5,7 +5,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from models import Campaign, Quiz, ScreenLink, User, db
+from audit.services import record
+from models import Campaign, EventSession, Quiz, ScreenLink, User, db
+from quizzes.events import minute_of, open_event_for
 
 SCREEN_LEVELS = {"ward": "ward", "commune": "ward", "quarter": "quarter", "youth_union": "youth_union", "team": "team"}
 
@@ -35,6 +37,13 @@ def create_screen(actor: User, campaign: Campaign, quiz: Quiz | None, rotate_sec
     )
     db.session.add(screen)
     db.session.flush()
+    record(
+        actor,
+        "screen.create",
+        screen,
+        campaign.scope_unit,
+        after={"campaign_id": campaign.id, "quiz_id": quiz and quiz.id},
+    )
     return screen
 
 
@@ -42,5 +51,26 @@ def live_screen(token: str) -> ScreenLink | None:
     return db.session.scalar(select(ScreenLink).where(ScreenLink.token == token))
 
 
-def revoke(screen: ScreenLink, at: datetime) -> None:
+def revoke(actor: User, screen: ScreenLink, at: datetime) -> None:
+    """Turn a screen link off for good; open TVs show "screen disabled" at their next poll."""
     screen.revoked_at = at
+    record(actor, "screen.revoke", screen, screen.campaign.scope_unit, after={"revoked_at": at.isoformat()}, at=at)
+
+
+def quiz_panel(screen: ScreenLink, at: datetime) -> tuple[Quiz | None, EventSession | None]:
+    """What the TV's quiz corner shows: the quiz while it is open, and the event session running."""
+    quiz = screen.quiz
+    if quiz is None or not quiz.opens_at <= at < quiz.closes_at:
+        return None, None
+    return quiz, open_event_for(screen, at)
+
+
+def quiz_panel_state(screen: ScreenLink, at: datetime) -> str:
+    """Changes exactly when the quiz corner must be redrawn: quiz opens or closes, a session opens or
+    closes, the code rotates. Not the code itself, which stays out of polled URLs and logs."""
+    if screen.quiz_id is None:
+        return ""
+    quiz, event = quiz_panel(screen, at)
+    if quiz is None:
+        return ""
+    return f"e{event.id}-{minute_of(at)}" if event is not None else "q"

@@ -1,5 +1,6 @@
 import segno
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,11 +12,12 @@ from core.clock import local_date, now
 from core.rules import Refused
 from core.urls import public_url_for
 from leaderboards.services import cached_board, public_name
-from models import Campaign, Quiz, ScreenLink, db
+from models import Campaign, EventSession, Quiz, ScreenLink, db
+from quizzes.events import MAX_MINUTES, MIN_MINUTES, close_event, current_code, open_event, open_event_for
 from quizzes.services import quiz_is_open
 from scoring import scores_version
 from screens import bp
-from screens.services import create_screen, live_screen, revoke
+from screens.services import create_screen, live_screen, quiz_panel, quiz_panel_state, revoke
 
 RUNNERS = ("admin", "ward_leader")
 
@@ -43,7 +45,18 @@ def manage(slug: str):
     screens = db.session.scalars(
         select(ScreenLink).where(ScreenLink.campaign_id == campaign.id).order_by(ScreenLink.created_at.desc())
     ).all()
-    return render_template("screens/manage.html", campaign=campaign, screens=screens, quizzes=quizzes)
+    at = now()
+    events = {screen.id: open_event_for(screen, at) for screen in screens if screen.quiz_id and not screen.revoked_at}
+    return render_template(
+        "screens/manage.html",
+        campaign=campaign,
+        screens=screens,
+        quizzes=quizzes,
+        events=events,
+        quiz_open={screen.id: screen.quiz is not None and quiz_is_open(screen.quiz, at) for screen in screens},
+        min_minutes=MIN_MINUTES,
+        max_minutes=MAX_MINUTES,
+    )
 
 
 @bp.route("/screens/<int:screen_id>/revoke", methods=["POST"])
@@ -53,10 +66,60 @@ def revoke_screen(screen_id: int):
     if screen is None:
         abort(404)
     _run_campaign_or_403(screen.campaign.slug)
-    revoke(screen, now())
+    at = now()
+    event = open_event_for(screen, at)
+    if event is not None:  # a screen nobody can see must not keep crediting its codes
+        close_event(current_user, event, at)
+    revoke(current_user, screen, at)
     db.session.commit()
     flash(_("Đã tắt màn hình; TV sẽ hiện thông báo trong vài giây."), "success")
     return redirect(url_for("screens.manage", slug=screen.campaign.slug))
+
+
+def _minutes(raw: str | None) -> int:
+    """The typed duration; anything that is not a whole number is out of range."""
+    text = (raw or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 4 else -1
+
+
+@bp.route("/screens/<int:screen_id>/event", methods=["POST"])
+@roles(*RUNNERS)
+def open_event_session(screen_id: int):
+    screen = db.session.get(ScreenLink, screen_id)
+    if screen is None:
+        abort(404)
+    _run_campaign_or_403(screen.campaign.slug)
+    try:
+        event = open_event(current_user, screen, _minutes(request.form.get("minutes")), now())
+    except Refused as refusal:
+        db.session.rollback()
+        for text in refusal.messages:
+            flash(text, "error")
+    else:
+        db.session.commit()
+        until = format_datetime(event.closes_at, "HH:mm")
+        flash(_("Đã mở phiên sự kiện đến %(at)s; TV sẽ hiện mã trong vài giây.", at=until), "success")
+    return redirect(url_for("screens.manage", slug=screen.campaign.slug))
+
+
+@bp.route("/events/<int:event_id>/close", methods=["POST"])
+@roles(*RUNNERS)
+def close_event_session(event_id: int):
+    event = db.session.get(EventSession, event_id)
+    if event is None:
+        abort(404)
+    slug = event.screen.campaign.slug
+    _run_campaign_or_403(slug)
+    try:
+        close_event(current_user, event, now())
+    except Refused as refusal:
+        db.session.rollback()
+        for text in refusal.messages:
+            flash(text, "error")
+    else:
+        db.session.commit()
+        flash(_("Đã đóng phiên sự kiện; mã trên TV không còn được tính điểm."), "success")
+    return redirect(url_for("screens.manage", slug=slug))
 
 
 def _screen_or_disabled(token: str):
@@ -66,6 +129,19 @@ def _screen_or_disabled(token: str):
     if screen.revoked_at is not None:
         abort(make_response(render_template("screens/disabled.html"), 410))
     return screen
+
+
+def _quiz_panel_context(screen: ScreenLink) -> dict:
+    """The quiz corner: with a session open, its code and a QR carrying it; else the plain quiz QR."""
+    at = now()
+    quiz, event = quiz_panel(screen, at)
+    code = current_code(event, at) if event is not None else None
+    qr = None
+    if quiz is not None:
+        extra = {"e": code} if code else {}
+        link = public_url_for("quizzes.join", slug=quiz.slug, **extra)
+        qr = segno.make(link, error="m").svg_inline(scale=6, omitsize=True)
+    return {"qr": qr, "code": code}
 
 
 def _board_context(screen: ScreenLink, index: int) -> dict:
@@ -91,13 +167,26 @@ def _board_context(screen: ScreenLink, index: int) -> dict:
 @public
 def show(token: str):
     screen = _screen_or_disabled(token)
-    quiz, qr = screen.quiz, None
-    if quiz is not None and quiz_is_open(quiz, now()):
-        qr = segno.make(public_url_for("quizzes.join", slug=quiz.slug), error="m").svg_inline(
-            scale=6, omitsize=True
-        )
     response = make_response(
-        render_template("screens/screen.html", qr=qr, version=scores_version(), **_board_context(screen, 0))
+        render_template(
+            "screens/screen.html",
+            version=scores_version(),
+            panel_state=quiz_panel_state(screen, now()),
+            **_quiz_panel_context(screen),
+            **_board_context(screen, 0),
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/screen/<token>/quiz")
+@public
+def quiz_fragment(token: str):
+    """The quiz corner alone, fetched when the poller says it changed and every minute besides."""
+    screen = _screen_or_disabled(token)
+    response = make_response(
+        render_template("screens/partials/quiz_panel.html", screen=screen, **_quiz_panel_context(screen))
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -114,15 +203,23 @@ def board_fragment(token: str):
 @bp.route("/screen/<token>/version")
 @public
 def version(token: str):
-    """Polled every 2 s: 204 when nothing changed, else the new poller and a refresh event."""
+    """Polled every 2 s: 204 when nothing changed, else the new poller and the events to refresh by:
+    `scores-changed` for the boards, `code-changed` for the quiz corner."""
     screen = live_screen(token)
     if screen is None or screen.revoked_at is not None:
         response = make_response("", 200)
         response.headers["HX-Refresh"] = "true"  # the TV reloads and shows "screen disabled"
         return response
-    current = scores_version()
-    if str(current) == request.args.get("v"):
+    current, panel = scores_version(), quiz_panel_state(screen, now())
+    events = []
+    if str(current) != request.args.get("v"):
+        events.append("scores-changed")
+    if panel != request.args.get("c", ""):
+        events.append("code-changed")
+    if not events:
         return "", 204
-    response = make_response(render_template("screens/partials/poller.html", screen=screen, version=current))
-    response.headers["HX-Trigger"] = "scores-changed"
+    response = make_response(
+        render_template("screens/partials/poller.html", screen=screen, version=current, panel_state=panel)
+    )
+    response.headers["HX-Trigger"] = ", ".join(events)
     return response

@@ -122,3 +122,19 @@ def test_filter_and_older_pages(app, people, make_campaign, monkeypatch):
     older = admin.get(f"/audit?before={newest}").get_data(as_text=True)
     assert "Tạo chiến dịch</td>" in older and "Công bố chiến dịch</td>" not in older
     assert "Created campaign" in admin.get("/audit?lang=en").get_data(as_text=True)
+
+
+def test_screen_links_created_and_revoked_are_recorded(app, people, make_campaign):
+    campaign = make_campaign()
+    leader = _signed_in(app, "leader1")
+    token = csrf_token(leader, f"/campaigns/{campaign.slug}/screens")
+    leader.post(f"/campaigns/{campaign.slug}/screens", data={"csrf_token": token, "quiz": ""})
+    (created,) = _entries("screen.create")
+    assert created.actor_id == people["leader1"].id and created.after == {"campaign_id": campaign.id, "quiz_id": None}
+    leader.post(f"/screens/{created.target_id}/revoke", data={"csrf_token": token})
+    (revoked,) = _entries("screen.revoke")
+    assert (revoked.target_type, revoked.target_id, revoked.unit_id) == (
+        "screen_link",
+        created.target_id,
+        campaign.scope_unit_id,
+    )

@@ -1,5 +1,5 @@
 """A resident scans a quarter's QR code, finishes the quiz on a phone, sees the result; a second try
-from the same phone is refused politely."""
+from the same phone is refused politely; then they erase their data from the phone."""
 
 from datetime import timedelta
 
@@ -33,13 +33,16 @@ def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
     for number in range(1, 6):
         expect(phone.locator(".quiz-progress")).to_contain_text(f"Câu {number} / 5")
         phone.locator("button.choice").first.click()
-        expect(phone.locator(".verdict")).to_be_visible()
+        if number < 5:  # recorded, and on to the next question: right or wrong only at the end
+            expect(phone.locator(".recorded")).to_have_text("Đã ghi nhận câu trả lời.")
+            expect(phone.locator(".quiz-progress")).to_contain_text(f"Câu {number + 1} / 5")
+            assert phone.locator(".verdict").count() == 0
         if number == 1:
             screenshot(phone, "resident-feedback-phone")
-        link = "Xem kết quả" if number == 5 else "Câu tiếp theo"
-        phone.get_by_role("link", name=link).click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Cảm ơn Chị Lan!")
     expect(phone.locator(".score")).to_contain_text("/ 5 câu đúng")
+    expect(phone.locator(".answer-review > li")).to_have_count(5)  # the review, with the right answers
+    expect(phone.locator(".answer-review .correct")).to_have_count(5)
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(phone, "resident-result-phone")
 
@@ -54,5 +57,12 @@ def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
     expect(other.get_by_text("Số điện thoại này đã làm bài kiểm tra này rồi.")).to_be_visible()
     db.session.commit()
     assert db.session.query(Attempt).count() == 1
+
+    phone.goto(f"{live_server}/q/{quiz.slug}/result")
+    phone.once("dialog", lambda dialog: dialog.accept())  # the confirmation says what goes
+    phone.get_by_role("button", name="Xoá dữ liệu của tôi").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Dữ liệu của bạn đã được xoá")
+    db.session.commit()
+    assert db.session.query(Attempt).one().name == ""
     context.close()
     other.context.close()

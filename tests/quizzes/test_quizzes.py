@@ -6,13 +6,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import Attempt, AttemptQuestion, Choice, LedgerEntry, Question, UnitScore, db
+from models import Attempt, AttemptQuestion, AuditEntry, LedgerEntry, Question, UnitScore, db
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from scoring import verify
 from tests.conftest import START, csrf_from, csrf_token, login
 
 CHOICE = re.compile(r'name="choice" value="(\d+)"')
 POSITION = re.compile(r'name="position" value="(\d+)"')
+HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def join(client, quiz, quarter="Q1", name="Lan", phone="", consent="y"):
     return client.post(f"/q/{quiz.slug}/start", data=data)
 
 
-def answer_current(client, quiz, pick=0, position=None, choice=None):
+def answer_current(client, quiz, pick=0, position=None, choice=None, headers=None):
     page = client.get(f"/q/{quiz.slug}/play").get_data(as_text=True)
     choices = CHOICE.findall(page)
     data = {
@@ -43,7 +44,14 @@ def answer_current(client, quiz, pick=0, position=None, choice=None):
         "position": str(position if position is not None else POSITION.search(page).group(1)),
         "choice": str(choice if choice is not None else choices[pick]),
     }
-    return page, client.post(f"/q/{quiz.slug}/answer", data=data)
+    return page, client.post(f"/q/{quiz.slug}/answer", data=data, headers=headers or {})
+
+
+def right_index(attempt_id, position):
+    """Where the right choice sits in this attempt's shuffled order (read from the database)."""
+    item = db.session.get(AttemptQuestion, (attempt_id, position))
+    correct = {choice.id for choice in item.question.choices if choice.is_correct}
+    return next(index for index, choice_id in enumerate(item.choice_order) if choice_id in correct)
 
 
 def test_resident_finishes_the_quiz_and_the_quarter_scores(client, quiz, tree):
@@ -51,36 +59,62 @@ def test_resident_finishes_the_quiz_and_the_quarter_scores(client, quiz, tree):
     for number in range(1, 6):
         page, response = answer_current(client, quiz)
         assert f"Câu {number} / 5" in page
-        assert "Chính xác!" in response.text or "Chưa đúng." in response.text
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith("/result" if number == 5 else "/play")
+        if number == 1:  # without htmx the next page says so; right or wrong waits for the end
+            assert "Đã ghi nhận câu trả lời." in client.get(response.headers["Location"]).get_data(as_text=True)
     result = client.get(f"/q/{quiz.slug}/result").get_data(as_text=True)
     attempt = db.session.scalar(select(Attempt))
-    assert attempt.finished_at is not None
-    assert f"{attempt.correct_count} / 5 câu đúng" in result and "Unit Q1 đang xếp thứ 1 / 1" in result
+    assert attempt.finished_at is not None and attempt.credited
+    assert f"{attempt.correct_count} / 5 câu đúng" in result
     if attempt.points:
+        assert "Unit Q1 đang xếp thứ 1 / 1 khu phố" in result
         entry = db.session.scalar(select(LedgerEntry))
         assert entry.cause_type == "quiz_attempt" and entry.points == attempt.correct_count * 2
         scores = dict(db.session.execute(select(UnitScore.unit_id, UnitScore.points)).all())
         assert scores == {tree[code].id: attempt.points for code in ("DN", "W1", "Q1")}
+    else:
+        assert "Unit Q1 chưa có điểm." in result
     assert verify() == []
 
 
-def test_correct_answers_never_reach_the_page_before_answering(client, quiz):
+def test_answers_are_recorded_without_right_or_wrong_and_revealed_at_the_end(client, quiz):
     join(client, quiz)
-    for _number in range(5):
+    attempt_id = db.session.scalar(select(Attempt.id))
+    explanations = []
+    for number in range(5):
         page = client.get(f"/q/{quiz.slug}/play").get_data(as_text=True)
         position = int(POSITION.search(page).group(1))
-        item = db.session.get(AttemptQuestion, (db.session.scalar(select(Attempt.id)), position))
-        question = item.question
-        assert "correct" not in page and "✓" not in page
-        assert question.explanation_vi not in page
-        # Every choice is marked up identically: nothing tells the right one apart.
+        question = db.session.get(AttemptQuestion, (attempt_id, position)).question
+        explanations.append(question.explanation_vi)
+        # The choice a resident sends is its place in this attempt's order: 0, 1, 2...; never an id.
+        assert CHOICE.findall(page) == [str(index) for index in range(len(question.choices))]
+        assert "correct" not in page and "✓" not in page and question.explanation_vi not in page
         shapes = {
             re.sub(r'value="\d+">[^<]*', "", line.strip()) for line in page.splitlines() if 'name="choice"' in line
         }
         assert len(shapes) == 1
-        right = next(choice.id for choice in question.choices if choice.is_correct)
-        _page, response = answer_current(client, quiz, choice=right)
-        assert "Chính xác!" in response.text and question.explanation_vi in response.text
+        _page, response = answer_current(client, quiz, choice=right_index(attempt_id, position), headers=HTMX)
+        html = response.get_data(as_text=True)
+        for revealing in ("Chính xác", "Chưa đúng", "✓", question.explanation_vi):
+            assert revealing not in html
+        if number < 4:
+            assert "Đã ghi nhận câu trả lời." in html and f"Câu {number + 2} / 5" in html
+        else:  # the last answer ends the attempt: a full navigation to the result, not a swap
+            assert response.headers["HX-Redirect"].endswith(f"/q/{quiz.slug}/result")
+    result = client.get(f"/q/{quiz.slug}/result").get_data(as_text=True)
+    assert "5 / 5 câu đúng" in result and "Đáp án" in result
+    assert all(explanation in result for explanation in explanations)
+
+
+def test_the_right_answer_is_not_always_in_the_same_place(app, quiz):
+    """Choice order is drawn per attempt, so neither the order nor the value points at the answer."""
+    places = set()
+    for number in range(4):
+        join(app.test_client(), quiz, name=f"Người {number}")
+    for attempt_id in db.session.scalars(select(Attempt.id)):
+        places |= {right_index(attempt_id, position) for position in range(5)}
+    assert len(places) > 1
 
 
 def test_one_attempt_per_device_and_per_phone(app, client, quiz):
@@ -112,36 +146,29 @@ def test_answers_after_the_deadline_do_not_count(client, quiz, clock):
     clock.advance(seconds=181)
     response = client.post(
         f"/q/{quiz.slug}/answer",
-        data={"csrf_token": csrf_from(page), "position": "1", "choice": CHOICE.findall(page)[0]},
+        data={"csrf_token": csrf_from(page), "position": "1", "choice": "0"},
         follow_redirects=True,
     )
-    assert "Đã hết giờ làm bài" in response.get_data(as_text=True) or "câu đúng" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "Đã hết giờ làm bài" in html and "các câu đã trả lời vẫn được tính" in html
     attempt = db.session.scalar(select(Attempt))
-    assert attempt.finished_at is not None
+    assert attempt.finished_at == attempt.deadline_at
     answered = db.session.scalars(select(AttemptQuestion).where(AttemptQuestion.answered_at.isnot(None))).all()
     assert [item.position for item in answered] == [0]
 
 
 def test_tampering_is_refused_and_changes_nothing(client, quiz):
     join(client, quiz)
-    page, _response = answer_current(client, quiz)
+    answer_current(client, quiz)
     first_answer = db.session.scalar(select(AttemptQuestion.choice_id).where(AttemptQuestion.position == 0))
     page = client.get(f"/q/{quiz.slug}/play").get_data(as_text=True)
     token = csrf_from(page)
     current = int(POSITION.search(page).group(1))
-    attempt_id = db.session.scalar(select(Attempt.id))
-    question_id = db.session.get(AttemptQuestion, (attempt_id, current)).question_id
-    foreign = db.session.scalar(select(Choice.id).where(Choice.question_id != question_id))
-    other_choice_of_first = db.session.scalar(
-        select(Choice.id).where(
-            Choice.question_id == db.session.get(AttemptQuestion, (attempt_id, 0)).question_id,
-            Choice.id != first_answer,
-        )
-    )
     for data, message in (
-        ({"position": str(current), "choice": str(foreign)}, "Lựa chọn không thuộc câu hỏi này."),
-        ({"position": "0", "choice": str(other_choice_of_first)}, "câu trả lời không thể thay đổi"),
-        ({"position": str(current + 1), "choice": CHOICE.findall(page)[0]}, "câu trả lời không thể thay đổi"),
+        ({"position": str(current), "choice": "9"}, "Lựa chọn không thuộc câu hỏi này."),
+        ({"position": str(current), "choice": "-1"}, "Hãy chọn một câu trả lời."),
+        ({"position": "0", "choice": "1"}, "câu trả lời không thể thay đổi"),
+        ({"position": str(current + 1), "choice": "0"}, "câu trả lời không thể thay đổi"),
     ):
         response = client.post(f"/q/{quiz.slug}/answer", data={"csrf_token": token, **data}, follow_redirects=True)
         assert message in response.get_data(as_text=True)
@@ -155,6 +182,7 @@ def test_a_reload_resumes_where_the_person_was(client, quiz):
     answer_current(client, quiz)
     assert "Câu 3 / 5" in client.get(f"/q/{quiz.slug}/play").get_data(as_text=True)
     assert client.get(f"/q/{quiz.slug}").headers["Location"].endswith("/play")
+    assert client.get(f"/q/{quiz.slug}/result").headers["Location"].endswith("/play")  # no peeking
 
 
 def test_each_attempt_draws_its_own_questions(app, quiz):
@@ -264,11 +292,18 @@ def test_question_bank_import_and_export(client, people):
         }
     ]
     assert upload(json.dumps(good)).status_code == 302
-    exported = json.loads(client.get("/quizzes/bank/export.json").get_data(as_text=True))
+    assert client.get("/quizzes/bank/export.json").status_code == 405  # an audited export is a POST
+    exported = json.loads(client.post("/quizzes/bank/export.json", data={"csrf_token": token}).get_data(as_text=True))
     assert exported[0]["text_en"] == "Question C" and exported[0]["choices"][0]["correct"] is True
+    entries = db.session.execute(select(AuditEntry.action, AuditEntry.actor_id, AuditEntry.after)).all()
+    assert [(action, actor) for action, actor, _after in entries] == [
+        ("questions.import", people["admin"].id),
+        ("export", people["admin"].id),
+    ]
+    assert entries[0].after == {"added": 1, "in_file": 1} and entries[1].after == {"what": "questions", "rows": 1}
     member = client.application.test_client()
     login(member, "member")
-    assert member.get("/quizzes/bank/export.json").status_code == 403
+    assert member.post("/quizzes/bank/export.json", data={"csrf_token": csrf_token(member, "/")}).status_code == 403
 
 
 def test_shipped_bank_has_thirty_real_bilingual_questions(app):

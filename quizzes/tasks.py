@@ -1,0 +1,34 @@
+"""Scheduler job of quizzes: finish attempts whose time ran out (crediting what was answered) and
+erase attempts' personal details after the retention period. Idempotent and safe to run late:
+a finished attempt is never finished twice, an erased one never erased twice."""
+
+from datetime import datetime
+
+from flask import Flask
+
+from core.clock import now
+from models import db, immediate_transactions
+from quizzes.services import erase_old_attempts, finish_late_attempts
+
+
+def run_quiz_upkeep(at: datetime) -> dict[str, int]:
+    """Late attempts first, so an attempt is scored and credited before its answers could go."""
+    return {"finished": finish_late_attempts(at), "erased": erase_old_attempts(at)}
+
+
+def run_sweep(app: Flask) -> dict[str, int]:
+    """One upkeep in its own app context and one short write transaction."""
+    with app.app_context(), immediate_transactions():
+        try:
+            done = run_quiz_upkeep(now())
+            db.session.commit()
+            return done
+        finally:
+            db.session.remove()
+
+
+def sweep() -> None:
+    """The scheduler's job, run in the app that started the scheduler."""
+    from core.scheduler import scheduler_app  # the scheduler imports this module by name
+
+    run_sweep(scheduler_app())
