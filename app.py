@@ -15,6 +15,7 @@ from core.access import enforce_route_access, public
 from core.errors import register_error_handlers
 from core.i18n import current_language, remember_language, select_locale
 from core.scheduler import scheduler_command, start_embedded_scheduler
+from core.security import init_security
 from core.urls import public_url_for
 from demo.commands import seed_demo
 from extensions import babel, csrf, htmx, limiter, login_manager, migrate
@@ -55,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(enforce_route_access)
     app.after_request(remember_language)
     register_error_handlers(app)
+    init_security(app)
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["public_url_for"] = public_url_for
     app.jinja_env.filters["format_number"] = format_number

@@ -12,7 +12,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaigns.presets import PRESETS
@@ -21,6 +21,12 @@ from core.forms import Form
 from models.units import KIND_LABELS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def plausible_year(form: Form, field: DateTimeLocalField) -> None:
+    """A campaign moment in 2000–2099: anything else is a slip, and year 1 overflows on conversion to UTC."""
+    if field.data is not None and not 2000 <= field.data.year <= 2099:
+        raise ValidationError(_l("Năm phải từ 2000 đến 2099."))
 
 
 class CheckboxesField(SelectMultipleField):
@@ -38,12 +44,14 @@ class CampaignForm(Form):
     ranked_kinds = CheckboxesField(
         _l("Các cấp được xếp hạng"), choices=[SelectChoice(kind, KIND_LABELS[kind]) for kind in RANKABLE_KINDS]
     )
-    starts_at = DateTimeLocalField(_l("Bắt đầu"), format=DATETIME_FORMAT, validators=[InputRequired()])
-    ends_at = DateTimeLocalField(_l("Kết thúc"), format=DATETIME_FORMAT, validators=[InputRequired()])
+    starts_at = DateTimeLocalField(_l("Bắt đầu"), format=DATETIME_FORMAT, validators=[InputRequired(), plausible_year])
+    ends_at = DateTimeLocalField(_l("Kết thúc"), format=DATETIME_FORMAT, validators=[InputRequired(), plausible_year])
 
 
 class ExtendForm(Form):
-    ends_at = DateTimeLocalField(_l("Kết thúc mới"), format=DATETIME_FORMAT, validators=[InputRequired()])
+    ends_at = DateTimeLocalField(
+        _l("Kết thúc mới"), format=DATETIME_FORMAT, validators=[InputRequired(), plausible_year]
+    )
 
 
 class ActivityForm(Form):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from audit.services import record
 from badges.services import check_contribution_badges
-from campaigns.photos import PhotoRefused, delete_photo, prepare_photo, save_photo
+from campaigns.photos import delete_photo, save_photo
 from campaigns.presets import PRESETS
 from core.access import managed_members_clause, may_manage_unit, may_manage_user
 from core.clock import iso_week_start, local_date
@@ -311,7 +311,10 @@ class LogRequest:
     beneficiaries: str = ""
     beneficiary_unit: Unit | None = None
     note: str = ""
+    # A clean JPEG from campaigns.photos.prepare_photo, or why the upload was refused: decoding
+    # happens before the service, outside any transaction (it must not hold the write lock).
     photo: bytes | None = None
+    photo_refusal: str | None = None
     idempotency_key: str = ""
     consent: bool = False
 
@@ -430,14 +433,10 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
     beneficiary_unit = request.beneficiary_unit or member.home_unit
     if beneficiary_unit.kind != "quarter" or campaign.scope_unit_id not in beneficiary_unit.ancestor_ids:
         problems.append(_("Khu phố của người được hỗ trợ phải thuộc phạm vi chiến dịch."))
-    if activity.needs_evidence and not request.photo:
+    if request.photo_refusal:
+        problems.append(request.photo_refusal)
+    elif activity.needs_evidence and not request.photo:
         problems.append(_("Hoạt động này cần ảnh minh chứng."))
-    image = None
-    if request.photo:
-        try:
-            image = prepare_photo(request.photo)
-        except PhotoRefused as refusal:
-            problems.append(str(refusal))
     if len(request.note) > 1000:
         problems.append(_("Ghi chú tối đa 1.000 ký tự."))
     if not problems and activity.cap_per_member:
@@ -453,7 +452,7 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
     if problems:
         raise Refused(*problems)
 
-    photo_name = save_photo(image) if image is not None else None
+    photo_name = save_photo(request.photo) if request.photo else None
     each = [(1, number, beneficiary_hash) for number, beneficiary_hash in zip(numbers, hashes, strict=True)]
     contributions = [
         Contribution(

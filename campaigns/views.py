@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from badges.services import BADGE_LABELS
 from campaigns import bp
 from campaigns.forms import ActivityForm, CampaignForm, CorrectionForm, DecisionForm, ExtendForm, LogForm
-from campaigns.photos import evidence_dir
+from campaigns.photos import MAX_BYTES, PhotoRefused, evidence_dir, prepare_photo
 from campaigns.presets import PRESETS
 from campaigns.services import (
     CAP_WINDOW_LABELS,
@@ -47,6 +47,21 @@ from models.units import WARD_KINDS
 
 RUNNERS = ("admin", "ward_leader")
 VERIFIERS = ("admin", "ward_leader", "team_leader")
+# Row ids are SQLite's signed 64-bit integers; binding a larger Python int raises OverflowError.
+MAX_ID = 2**63 - 1
+
+
+def _parse_id(text: str | None) -> int | None:
+    """A row id written in ASCII digits, or None for anything else (never an exception)."""
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
+def _get_row(model, row_id: int):
+    """db.session.get that treats an id SQLite cannot hold (from a URL) as not found."""
+    return db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
 
 
 def _campaign_or_404(slug: str) -> Campaign:
@@ -249,7 +264,7 @@ def edit_activity(slug: str, activity_id: int | None = None):
     campaign = _run_campaign_or_403(slug)
     activity = None
     if activity_id is not None:
-        activity = db.session.get(ActivityType, activity_id)
+        activity = _get_row(ActivityType, activity_id)
         if activity is None or activity.campaign_id != campaign.id:
             abort(404)
     form = ActivityForm(obj=activity)
@@ -293,30 +308,37 @@ def log(slug: str):
     campaign = _visible_campaign_or_404(slug)
     if not in_scope(current_user, campaign):
         abort(403)
+    if not campaign.activity_types:
+        flash(_("Chiến dịch chưa có hoạt động nào để ghi nhận."), "error")
+        return redirect(url_for("campaigns.detail", slug=campaign.slug))
     form = LogForm()
     form.activity_type.choices = [(str(activity.id), activity.name) for activity in campaign.activity_types]
     form.beneficiary_quarter.choices = _quarter_choices(campaign)
     if request.method == "GET":
-        form.activity_type.data = request.args.get("activity_type") or form.activity_type.choices[0][0]
+        # Anything but one of this campaign's activities (a stale link, a typo) means "not chosen".
+        requested = request.args.get("activity_type")
+        offered = {value for value, _label in form.activity_type.choices}
+        form.activity_type.data = requested if requested in offered else form.activity_type.choices[0][0]
         form.beneficiary_quarter.data = current_user.home_unit.code
         form.occurred_on.data = today()
         form.idempotency_key.data = secrets.token_hex(16)
     problems = []
     if form.validate_on_submit():
-        photo = form.photo.data.read() if form.photo.data else None
+        photo, photo_refusal = _clean_photo(form.photo.data)
         quarter = db.session.scalar(select(Unit).where(Unit.code == form.beneficiary_quarter.data))
         try:
             created = log_contributions(
                 current_user,
                 campaign,
                 LogRequest(
-                    activity_type_id=int(form.activity_type.data),
+                    activity_type_id=_parse_id(form.activity_type.data),
                     quantity=form.quantity.data,
                     occurred_on=form.occurred_on.data,
                     beneficiaries=form.beneficiaries.data or "",
                     beneficiary_unit=quarter,
                     note=form.note.data or "",
                     photo=photo,
+                    photo_refusal=photo_refusal,
                     idempotency_key=form.idempotency_key.data,
                     consent=form.consent.data,
                 ),
@@ -333,9 +355,10 @@ def log(slug: str):
                 "success",
             )
             return redirect(url_for("campaigns.detail", slug=campaign.slug))
-    activity = db.session.get(ActivityType, int(form.activity_type.data or 0))
-    if activity is None or activity.campaign_id != campaign.id:
-        activity = campaign.activity_types[0]
+    activity = next(
+        (item for item in campaign.activity_types if str(item.id) == form.activity_type.data),
+        campaign.activity_types[0],
+    )
     first_day, last_day = allowed_dates(campaign, now())
     status = 422 if form.is_submitted() else 200
     return render_page(
@@ -348,6 +371,23 @@ def log(slug: str):
         first_day=first_day,
         last_day=last_day,
     ), status
+
+
+def _clean_photo(upload) -> tuple[bytes | None, str | None]:
+    """The evidence photo decoded and re-encoded with no transaction open, or why it was refused.
+
+    The request's first query (loading the user) began BEGIN IMMEDIATE: decoding under that lock
+    would make every other writer wait. Nothing is written yet, so committing just ends it; it
+    expires loaded objects, which reload in the service's own transaction.
+    """
+    if not upload:
+        return None, None
+    data = upload.read(MAX_BYTES + 1)  # one byte more than allowed is enough to refuse
+    db.session.commit()
+    try:
+        return prepare_photo(data), None
+    except PhotoRefused as refusal:
+        return None, str(refusal)
 
 
 @bp.route("/review")
@@ -373,7 +413,7 @@ def review():
 
 def _decide(contribution_id: int, decision, done_message: str):
     """Apply a leader's decision; the answer says what happened, a refusal included."""
-    contribution = db.session.get(Contribution, contribution_id)
+    contribution = _get_row(Contribution, contribution_id)
     if contribution is None:
         abort(404)
     if not may_manage_user(current_user, contribution.member):
@@ -424,7 +464,7 @@ def correct_contribution(contribution_id: int):
 @bp.route("/review/approve-selected", methods=["POST"])
 @roles(*VERIFIERS)
 def approve_selected():
-    ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    ids = [row_id for row_id in map(_parse_id, request.form.getlist("ids")) if row_id is not None]
     approved = 0
     for contribution in db.session.scalars(select(Contribution).where(Contribution.id.in_(ids))).all():
         if not may_manage_user(current_user, contribution.member):

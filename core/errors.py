@@ -1,11 +1,12 @@
 """Error pages in the user's language, as HTML or as JSON for API clients."""
 
-from flask import jsonify, render_template, request
+from flask import Response, current_app, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.exceptions import HTTPException
 
+from core.i18n import current_language
 from models import db
 
 MESSAGES = {
@@ -22,6 +23,34 @@ MESSAGES = {
     500: (_l("Lỗi hệ thống"), _l("Đã có lỗi xảy ra. Chúng tôi đã ghi nhận; vui lòng thử lại sau.")),
 }
 CSRF_MESSAGE = _l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy tải lại trang và gửi lại.")
+BUSY_RETRY_SECONDS = 5
+
+# The page for database errors must not touch the database: base.html loads the user and counts
+# notifications, and in a POST any query begins BEGIN IMMEDIATE and waits on the same lock again.
+STANDALONE_PAGE = """<!doctype html>
+<html lang="{{ lang }}">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{{ title }}</title>
+  <link rel="stylesheet" href="{{ url_for('static', filename='css/app.css') }}">
+</head>
+<body>
+  <main class="page">
+    <section class="card error-page">
+      <p class="error-code">{{ code }}</p>
+      <h1>{{ title }}</h1>
+      <p>{{ message }}</p>
+      <p><a class="button" href="{{ url_for('core.index') }}">{{ home }}</a></p>
+    </section>
+  </main>
+</body>
+</html>
+"""
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
 def render_error(error: HTTPException):
@@ -29,17 +58,68 @@ def render_error(error: HTTPException):
     title, message = MESSAGES.get(code, MESSAGES[500])
     if isinstance(error, CSRFError):
         message = CSRF_MESSAGE
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+    if code >= 500:
+        _reset_session()  # a failed flush leaves the session unusable until rolled back
+    if _wants_json():
         return jsonify(error=str(title), message=str(message)), code
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+    try:
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+    except Exception:
+        # The full page queries the database (user, notifications); the error may be the database's.
+        current_app.logger.exception("Rendering the %d page failed", code)
+        return render_standalone(code if code in MESSAGES else 500)
+
+
+def render_standalone(code: int) -> Response:
+    """An error page built without the database (no user, no context processors): it cannot fail on it."""
+    title, message = MESSAGES[code]
+    if _wants_json():
+        return make_response(jsonify(error=str(title), message=str(message)), code)
+    html = current_app.jinja_env.from_string(STANDALONE_PAGE).render(
+        lang=current_language(), code=code, title=title, message=message, home=_l("Về trang chủ")
+    )
+    return make_response(html, code)
+
+
+def is_busy(error: OperationalError) -> bool:
+    """SQLite's "database is locked" / "database table is locked" (SQLITE_BUSY, SQLITE_LOCKED)."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    return "locked" in text or "busy" in text
+
+
+def _reset_session() -> None:
+    """End the failed transaction; a broken connection must not turn the error page into another error."""
+    try:
+        db.session.rollback()
+    except Exception:
+        current_app.logger.warning("Rollback after a database error failed", exc_info=True)
+        try:
+            db.session.remove()
+        except Exception:
+            current_app.logger.warning("Discarding the database session failed", exc_info=True)
 
 
 def render_busy(error: OperationalError):
-    """SQLite still busy after its timeout: a clean "try again", never a stack trace."""
-    if "locked" not in str(error.orig):
-        raise error
-    db.session.rollback()
-    return render_error(ServiceUnavailable())
+    """A database error: "busy, try again" (503) if SQLite stayed locked past its timeout, else a 500.
+
+    Never raises: a failure here would replace the page with the server's bare error.
+    """
+    busy = is_busy(error)
+    code = 503 if busy else 500
+    if busy:
+        current_app.logger.warning("Database still busy after its timeout: %s", error)
+    else:
+        # Handled here, so Flask will not log it: do it as its own 500 handling would.
+        current_app.logger.error("Database error on %s %s", request.method, request.path, exc_info=error)
+    _reset_session()
+    try:
+        response = render_standalone(code)
+    except Exception:
+        current_app.logger.exception("Rendering the database error page failed")
+        response = Response(str(MESSAGES[code][1]), code, mimetype="text/plain")
+    if busy:
+        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+    return response
 
 
 def register_error_handlers(app):

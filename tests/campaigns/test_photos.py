@@ -1,0 +1,157 @@
+"""Evidence photos: huge images refused from the header, decoded outside any transaction, metadata gone."""
+
+import io
+import sqlite3
+import struct
+import zlib
+
+from PIL import Image, ImageCms, PngImagePlugin
+from sqlalchemy import func, select
+
+import campaigns.photos
+from campaigns.photos import evidence_dir
+from models import Contribution, db
+from tests.campaigns.test_logging import jpeg, log
+from tests.conftest import activity, login
+
+SECRET = "nha-ong-Ba-0912345678"
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def huge_png(side: int) -> bytes:
+    """A real, decodable black 1-bit PNG of side × side pixels, a few tens of kilobytes on disk."""
+    row = b"\0" * (1 + (side + 7) // 8)  # filter byte, then the packed pixels
+    compressor = zlib.compressobj(9)
+    idat = b"".join(compressor.compress(row * 100) for _ in range(side // 100))
+    idat += compressor.compress(row * (side % 100)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _evidence_files() -> set[str]:
+    return {path.name for path in evidence_dir().iterdir()}
+
+
+def _stored(client) -> tuple[bytes, Image.Image]:
+    name = db.session.scalar(select(Contribution.photo_name).order_by(Contribution.id.desc()))
+    response = client.get(f"/evidence/{name}")
+    data = response.data
+    response.close()
+    return data, Image.open(io.BytesIO(data))
+
+
+def _count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Contribution))
+
+
+def test_a_huge_png_is_refused_from_its_header_without_decoding(client, people, make_campaign, monkeypatch):
+    campaign = make_campaign()
+    session_type = activity(campaign, "Buổi hướng dẫn")
+    login(client, "member")
+    bomb = huge_png(13_000)  # 169 megapixels: gigabytes once decoded
+    assert len(bomb) < 64 * 1024
+    decoded = []
+    monkeypatch.setattr(campaigns.photos, "_decode", lambda data: decoded.append(data))
+    before = _evidence_files()
+    response = log(client, campaign, session_type, photo=bomb)
+    assert response.status_code == 422
+    assert "Ảnh quá lớn (169 megapixel); tối đa 40 megapixel." in response.get_data(as_text=True)
+    assert decoded == []
+    assert _count() == 0 and _evidence_files() == before
+
+
+def test_past_pillows_own_limit_the_refusal_still_says_how_large(client, people, make_campaign):
+    campaign = make_campaign()
+    login(client, "member")
+    # 225 megapixels: Pillow itself raises DecompressionBombError while opening it.
+    response = log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=huge_png(15_000))
+    assert response.status_code == 422
+    assert "Ảnh quá lớn (225 megapixel); tối đa 40 megapixel." in response.get_data(as_text=True)
+    assert _count() == 0
+
+
+def test_a_photo_that_fails_to_decode_is_refused_cleanly(client, people, make_campaign):
+    campaign = make_campaign()
+    login(client, "member")
+    buffer = io.BytesIO()
+    Image.effect_noise((400, 300), 60).convert("RGB").save(buffer, "PNG")
+    damaged = buffer.getvalue()[: len(buffer.getvalue()) // 2]  # a valid header, then the data stops
+    before = _evidence_files()
+    response = log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=damaged)
+    assert response.status_code == 422
+    assert "Tệp này không phải là ảnh hợp lệ." in response.get_data(as_text=True)
+    assert _count() == 0 and _evidence_files() == before
+
+
+def test_jpeg_comment_exif_and_icc_profile_are_gone(client, people, make_campaign):
+    campaign = make_campaign()
+    login(client, "member")
+    original = Image.open(io.BytesIO(jpeg(size=(800, 600))))
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    original.save(buffer, "JPEG", comment=SECRET.encode(), exif=original.getexif(), icc_profile=icc)
+    assert SECRET.encode() in buffer.getvalue() and b"PhoneMaker" in buffer.getvalue()
+    assert log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=buffer.getvalue()).status_code == 302
+    data, stored = _stored(client)
+    assert stored.size == (800, 600)
+    assert SECRET.encode() not in data and b"PhoneMaker" not in data
+    assert {"comment", "exif", "icc_profile"}.isdisjoint(stored.info) and not stored.getexif()
+
+
+def test_png_text_chunks_are_gone(client, people, make_campaign):
+    campaign = make_campaign()
+    login(client, "member")
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", SECRET)  # tEXt
+    text.add_text("Comment", SECRET, zip=True)  # zTXt
+    text.add_itxt("Description", SECRET, lang="vi")  # iTXt
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (20, 120, 40)).save(buffer, "PNG", pnginfo=text)
+    assert b"tEXt" in buffer.getvalue() and b"zTXt" in buffer.getvalue() and b"iTXt" in buffer.getvalue()
+    assert log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=buffer.getvalue()).status_code == 302
+    data, stored = _stored(client)
+    assert stored.format == "JPEG" and stored.size == (640, 480)
+    assert SECRET.encode() not in data
+    assert {"Author", "Comment", "Description"}.isdisjoint(stored.info)
+
+
+def test_a_phone_multi_picture_jpeg_is_accepted(client, people, make_campaign):
+    campaign = make_campaign()
+    login(client, "member")
+    buffer = io.BytesIO()
+    first, second = Image.new("RGB", (640, 480), (200, 0, 0)), Image.new("RGB", (160, 120), (0, 0, 200))
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(buffer.getvalue())).format == "MPO"
+    assert log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=buffer.getvalue()).status_code == 302
+    _data, stored = _stored(client)
+    assert stored.size == (640, 480)
+
+
+def test_the_photo_is_decoded_with_no_transaction_open(client, people, make_campaign, monkeypatch):
+    campaign = make_campaign()
+    login(client, "member")
+    path = db.engine.url.database
+    real_decode = campaigns.photos._decode
+    lock_free = []
+
+    def decode_while_checking_the_lock(data: bytes) -> Image.Image:
+        # Another writer, not willing to wait at all, must get the write lock at this moment.
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            lock_free.append(True)
+        except sqlite3.OperationalError:
+            lock_free.append(False)
+        finally:
+            other.close()
+        return real_decode(data)
+
+    monkeypatch.setattr(campaigns.photos, "_decode", decode_while_checking_the_lock)
+    response = log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=jpeg(exif=False))
+    assert response.status_code == 302
+    assert lock_free == [True]
+    assert _count() == 1
