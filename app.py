@@ -16,7 +16,7 @@ from core.errors import register_error_handlers
 from core.i18n import current_language, remember_language, select_locale
 from core.scheduler import scheduler_command, start_embedded_scheduler
 from core.security import init_security
-from core.urls import public_url_for
+from core.urls import DatabaseIdConverter, public_url_for
 from demo.commands import seed_demo
 from extensions import babel, csrf, htmx, limiter, login_manager, migrate
 from leaderboards import bp as leaderboards_bp
@@ -29,6 +29,7 @@ from training import bp as training_bp
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_mapping(config_from_env(app.instance_path))
     if config:
         app.config.from_mapping(config)
