@@ -47,9 +47,10 @@ class BoardRow:
     value: float | None
     points: int
     target_pct: float | None
-    movement: int | None
+    movement: int | None  # None: no standing at the end of yesterday to move from
     unit_code: str | None = None
     member_id: int | None = None
+    new: bool = False  # first on the board today: shown as "new", never as a fall
 
 
 def period_window(period: str, today: date) -> tuple[date, date] | None:
@@ -85,21 +86,35 @@ def _period_values(total, daily, column: str, match, period: str, today: date) -
     return values, {item: values.get(item, 0) - todays.get(item, 0) for item in values.keys() | todays.keys()}
 
 
-def _target(unit: Unit, activity) -> float | None:
-    if activity.target_kind == "absolute":
-        return float(activity.target_value)
-    if activity.target_kind == "share" and unit.adult_population:
-        return unit.adult_population * activity.target_value / 100
+def _target_parts(unit: Unit, activity) -> tuple[int, int] | None:
+    """(a, b) with the unit's headline target equal to b / a exactly, so that n outcomes are
+    100·a·n / b percent of it; None when the unit has no target."""
+    if activity.target_kind == "absolute" and activity.target_value:
+        return 1, activity.target_value
+    if activity.target_kind == "share" and unit.adult_population and activity.target_value:
+        return 100, unit.adult_population * activity.target_value  # target_value percent of the adults
     return None
 
 
 def _ranked(values: dict, rows: list, key) -> dict:
-    """Competition ranks by value, best first; units without a value rank after all others."""
+    """Competition ranks by value, best first; units without a value share the rank after all others.
+
+    Every value is one division of exact integers (points · 1,000 / adults, not points / (adults /
+    1,000)): Python rounds an integer quotient correctly, so equal ratios such as 100 of 601.2 and
+    300 of 1,803.6 give the very same float and share a rank, where chained float arithmetic put
+    16.63 % ahead of 16.63 %; and a larger ratio never gets a smaller float. As sound for ties as
+    Fractions (only ratios closer than one part in 10^15 could merge), which doubled the time of a
+    province-wide quarter board.
+    """
     ordered = sorted(rows, key=lambda row: (values.get(key(row)) is None, -(values.get(key(row)) or 0)))
-    ranks = competition_ranks(
-        [values.get(key(row)) if values.get(key(row)) is not None else float("-inf") for row in ordered]
-    )
+    ranks = competition_ranks([values.get(key(row)) for row in ordered])
     return {key(row): rank for row, rank in zip(ordered, ranks, strict=True)}
+
+
+def _has_standing(value: float | None) -> bool:
+    """Whether a unit was on the board at all: nothing scored (or no target to measure) is no place to
+    fall from, so a unit first scoring today is new rather than down from a rank shared by the zeros."""
+    return value is not None and value != 0
 
 
 def board(
@@ -138,22 +153,22 @@ def board(
 
         outcomes, outcomes_before = _period_values(OutcomeCount, OutcomeDayCount, "count", of_headline, period, today)
         progress = outcomes if period == "all" else _sums(OutcomeCount, "count", of_headline)
-    goals = {unit.id: _target(unit, headline) if headline is not None else None for unit in units}
+    goals = {unit.id: _target_parts(unit, headline) if headline is not None else None for unit in units}
 
+    # Each value is a single division of integers, so that equal ratios are equal floats (see _ranked).
     def share_of_goal(unit: Unit, counts: dict) -> float | None:
-        goal = goals[unit.id]
-        return 100 * counts.get(unit.id, 0) / goal if goal else None
+        if goals[unit.id] is None:
+            return None
+        scale, goal = goals[unit.id]
+        return 100 * scale * counts.get(unit.id, 0) / goal
 
-    def size(unit: Unit) -> float | None:
-        if level in ("ward", "quarter"):
-            return unit.adult_population / 1000 if unit.adult_population else None
-        return unit.member_count or None
-
-    def value_of(unit: Unit, scores: dict, counts: dict) -> float | None:
+    def value_of(unit: Unit, scores: dict, counts: dict) -> float | int | None:
         if metric == "points":
             return scores.get(unit.id, 0)
-        if metric == "per_capita":
-            return scores.get(unit.id, 0) / size(unit) if size(unit) else None
+        if metric == "per_capita":  # per 1,000 adults for wards and quarters, per member otherwise
+            if level in ("ward", "quarter"):
+                return 1000 * scores.get(unit.id, 0) / unit.adult_population if unit.adult_population else None
+            return scores.get(unit.id, 0) / unit.member_count if unit.member_count else None
         return share_of_goal(unit, counts)  # the share of the target reached within the period
 
     now_values = {unit.id: value_of(unit, points, outcomes) for unit in units}
@@ -161,18 +176,21 @@ def board(
     old_values = {unit.id: value_of(unit, points_before, outcomes_before) for unit in units}
     old_ranks = _ranked(old_values, units, lambda unit: unit.id)
     target_pct = {unit.id: share_of_goal(unit, progress) for unit in units}  # always the whole campaign
-    rows = [
-        BoardRow(
-            rank=ranks[unit.id],
-            name=unit.name,
-            value=round(now_values[unit.id], 2) if now_values[unit.id] is not None else None,
-            points=points.get(unit.id, 0),
-            target_pct=round(target_pct[unit.id], 1) if target_pct[unit.id] is not None else None,
-            movement=old_ranks[unit.id] - ranks[unit.id],
-            unit_code=unit.code,
+    rows = []
+    for unit in units:
+        standing = _has_standing(old_values[unit.id])
+        rows.append(
+            BoardRow(
+                rank=ranks[unit.id],
+                name=unit.name,
+                value=round(now_values[unit.id], 2) if now_values[unit.id] is not None else None,
+                points=points.get(unit.id, 0),
+                target_pct=round(target_pct[unit.id], 1) if target_pct[unit.id] is not None else None,
+                movement=old_ranks[unit.id] - ranks[unit.id] if standing else None,
+                unit_code=unit.code,
+                new=not standing and _has_standing(now_values[unit.id]),
+            )
         )
-        for unit in units
-    ]
     rows.sort(key=lambda row: (row.rank, row.unit_code))
     return rows[:limit]
 
@@ -188,16 +206,15 @@ def public_name(user: User, shown: bool | None = None) -> str:
     return f"{initials} · {user.home_unit.name}"
 
 
-def _member_ranks_last_night(campaign: Campaign, period: str, scope: Unit, today: date) -> tuple[dict, int]:
-    """Every member's rank in the period as it stood at the end of yesterday, and the rank shared by
-    those who had no points then.
+def _member_ranks_last_night(campaign: Campaign, period: str, scope: Unit, today: date) -> dict:
+    """Every member's rank in the period as it stood at the end of yesterday, for those who had points.
 
     Last night does not change during the day, so it is ranked once per worker and day rather than on
     every request: ranking all ~13,000 members twice per request would triple the board's cost.
     (Work approved today but dated yesterday shows in tomorrow's movement.)
     """
 
-    def rank() -> tuple[dict, int]:
+    def rank() -> dict:
         yesterday = today - timedelta(days=1)
         if period == "all":  # the totals less today's rows: no sum over every day of the campaign
             todays = (
@@ -228,7 +245,7 @@ def _member_ranks_last_night(campaign: Campaign, period: str, scope: Unit, today
             .order_by(points.desc())
         ).all()
         ranks = competition_ranks([points for _member_id, points in rows])
-        return {member_id: rank for (member_id, _points), rank in zip(rows, ranks, strict=True)}, len(rows) + 1
+        return {member_id: rank for (member_id, _points), rank in zip(rows, ranks, strict=True)}
 
     return _memo(("last-night", campaign.id, campaign.created_at, period, scope.id, today), rank)
 
@@ -262,7 +279,7 @@ def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date
         .limit(limit)
     ).all()
     ranks = competition_ranks([points for _user, points in rows])
-    old_ranks, unranked = _member_ranks_last_night(campaign, period, scope, today)
+    old_ranks = _member_ranks_last_night(campaign, period, scope, today)
     return [
         BoardRow(
             rank=rank,
@@ -270,8 +287,9 @@ def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date
             value=points,
             points=points,
             target_pct=None,
-            movement=old_ranks.get(user.id, unranked) - rank,
+            movement=old_ranks[user.id] - rank if user.id in old_ranks else None,
             member_id=user.id,
+            new=user.id not in old_ranks,  # no points last night: new on the board, not a fall
         )
         for rank, (user, points) in zip(ranks, rows, strict=True)
     ]

@@ -74,7 +74,8 @@ def api_leaderboard(slug: str):
                 "value": row.value,
                 "points": row.points,
                 "target_pct": row.target_pct,
-                "movement": row.movement,
+                "movement": row.movement,  # null when the row had no standing last night
+                "new": row.new,
             }
             for row in rows
         ]

@@ -1,10 +1,11 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from core.clock import LOCAL
 from models import db
 from scoring import Award, award_many
+from screens.services import create_screen
 
 
 def _give(campaign, unit, points=0, outcome=0, day=date(2026, 11, 5)):
@@ -53,7 +54,7 @@ def test_equal_scores_share_a_rank(client, make_campaign, quarters, tree):
         ("QC", 2, 5),
         ("Q1", 4, 0),
     ]
-    assert set(rows[0]) == {"rank", "unit_code", "name", "value", "points", "target_pct", "movement"}
+    assert set(rows[0]) == {"rank", "unit_code", "name", "value", "points", "target_pct", "movement", "new"}
 
 
 def test_a_small_quarter_at_80_percent_beats_a_big_one_at_40(client, make_campaign, quarters):
@@ -114,11 +115,11 @@ def test_member_movement_since_yesterday(client, make_campaign, people):
     assert rows == [
         (people["member"].id, 1, 1),  # overtook the team leader today
         (people["teamlead"].id, 2, -1),
-        (people["leader1"].id, 3, 0),  # new today: ranked with everyone at zero last night
+        (people["leader1"].id, 3, None),  # no points last night: new, not fallen from the zeros' rank
     ]
     today = {row["member_id"]: row["movement"] for row in _board(client, campaign, level="member", period="today")[1]}
-    # Yesterday's day board: team leader 1st, member 2nd, leader1 nowhere (3rd with the zeros).
-    assert today == {people["member"].id: 1, people["leader1"].id: 1}
+    # Yesterday's day board: team leader 1st, member 2nd, leader1 nowhere.
+    assert today == {people["member"].id: 1, people["leader1"].id: None}
 
 
 def test_members_are_shown_by_initials_and_unit(client, make_campaign, people, quarters):
@@ -134,7 +135,8 @@ def test_members_are_shown_by_initials_and_unit(client, make_campaign, people, q
             "value": 12,
             "points": 12,
             "target_pct": None,
-            "movement": 0,
+            "movement": None,  # first points today
+            "new": True,
         }
     ]
 
@@ -224,3 +226,88 @@ def test_a_member_who_agreed_is_named_and_withdrawing_takes_effect_at_once(clien
     member.public_name_consent = False  # no new ledger row: the cached board must not keep the name
     db.session.commit()
     assert _board(client, campaign, level="member")[1][0]["name"] == "NTL · Unit Q1"
+
+
+def test_equal_shares_of_the_target_share_a_rank(client, make_campaign, make_unit, tree):
+    campaign = make_campaign()  # 60% of adults: 601.2 and 1,803.6, which floats only approximate
+    small = make_unit("QS", "quarter", tree["W1"], adult_population=1002)
+    big = make_unit("QL", "quarter", tree["W1"], adult_population=3006)
+    _give(campaign, small, outcome=100)
+    _give(campaign, big, outcome=300)
+    third = make_unit("QT", "quarter", tree["W1"], adult_population=5)  # a target of 3 and of 21 below
+    fourth = make_unit("QU", "quarter", tree["W1"], adult_population=35)
+    _give(campaign, third, outcome=1)
+    _give(campaign, fourth, outcome=7)
+    for period in ("all", "today", "week"):
+        rows = {row["unit_code"]: row for row in _board(client, campaign, metric="target", period=period)[1]}
+        assert (rows["QT"]["rank"], rows["QT"]["value"]) == (rows["QU"]["rank"], rows["QU"]["value"]) == (1, 33.33)
+        assert (rows["QS"]["rank"], rows["QS"]["value"]) == (rows["QL"]["rank"], rows["QL"]["value"]) == (3, 16.63)
+        assert rows["QS"]["target_pct"] == rows["QL"]["target_pct"] == 16.6
+
+
+def test_equal_points_per_capita_share_a_rank(client, make_campaign, make_unit, tree):
+    campaign = make_campaign()
+    small = make_unit("QS", "quarter", tree["W1"], adult_population=600)  # 1 point per 600 adults
+    big = make_unit("QL", "quarter", tree["W1"], adult_population=1800)  # 3 points per 1,800
+    team_a = make_unit("TA", "team", tree["Q1"], member_count=3)
+    team_b = make_unit("TB", "team", tree["Q1"], member_count=21)
+    _give(campaign, small, points=1)
+    _give(campaign, big, points=3)
+    _give(campaign, team_a, points=1)
+    _give(campaign, team_b, points=7)
+    rows = {row["unit_code"]: row for row in _board(client, campaign, metric="per_capita")[1]}
+    assert rows["Q1"]["rank"] == 1  # the teams' 8 points per 2,000 adults
+    assert (rows["QS"]["rank"], rows["QS"]["value"]) == (rows["QL"]["rank"], rows["QL"]["value"]) == (2, 1.67)
+    teams = {row["unit_code"]: row for row in _board(client, campaign, level="team", metric="per_capita")[1]}
+    assert (teams["TA"]["rank"], teams["TA"]["value"]) == (teams["TB"]["rank"], teams["TB"]["value"]) == (1, 0.33)
+
+
+def test_on_a_campaigns_first_day_units_are_new_not_falling(client, make_campaign, quarters, clock, people):
+    campaign = make_campaign(starts=clock() - timedelta(hours=2))  # began this morning
+    today = date(2026, 11, 5)
+    _give(campaign, quarters["QA"], points=10, outcome=5, day=today)
+    _give(campaign, quarters["QB"], points=4, outcome=1, day=today)
+    for metric in ("points", "per_capita", "target"):
+        for period in ("all", "today", "week"):
+            rows = {row["unit_code"]: row for row in _board(client, campaign, metric=metric, period=period)[1]}
+            assert {code: (row["movement"], row["new"]) for code, row in rows.items()} == {
+                "QA": (None, True),
+                "QB": (None, True),
+                "QC": (None, False),  # nothing yet: neither new nor falling
+                "Q1": (None, False),
+            }, (metric, period)
+    page = client.get(f"/campaigns/{campaign.slug}/leaderboard").text
+    assert "▼" not in page and page.count(">mới<") == 2
+    screen = create_screen(people["leader1"], campaign, None)
+    db.session.commit()
+    index = screen.boards.index({"level": "quarter", "metric": "points", "period": "today"})
+    tv = client.get(f"/screen/{screen.token}/board?i={index}").text
+    assert "▼" not in tv and tv.count('<span class="move">mới</span>') == 2
+
+
+def test_on_a_campaigns_first_day_members_are_new(client, make_campaign, people, clock):
+    campaign = make_campaign(starts=clock() - timedelta(hours=2))
+    for username, points in (("member", 5), ("teamlead", 3)):
+        award_many([Award(campaign.id, "correction", 0, points, date(2026, 11, 5), [], member_id=people[username].id)])
+    db.session.commit()
+    for period in ("all", "today", "week"):
+        rows = _board(client, campaign, level="member", period=period)[1]
+        assert [(row["rank"], row["movement"], row["new"]) for row in rows] == [(1, None, True), (2, None, True)]
+    page = client.get(f"/campaigns/{campaign.slug}/leaderboard?level=member").text
+    assert "▼" not in page and page.count(">mới<") == 2
+
+
+def test_a_unit_first_scoring_on_day_three_is_new_and_the_others_fall(client, make_campaign, quarters, clock):
+    campaign = make_campaign(starts=clock() - timedelta(days=2, hours=2))  # day 3 of the campaign
+    _give(campaign, quarters["QA"], points=10, day=date(2026, 11, 3))
+    _give(campaign, quarters["QB"], points=5, day=date(2026, 11, 4))
+    _give(campaign, quarters["QC"], points=20, day=date(2026, 11, 5))  # QC's first points, today
+    rows = {row["unit_code"]: row for row in _board(client, campaign)[1]}
+    assert {code: (row["rank"], row["movement"], row["new"]) for code, row in rows.items()} == {
+        "QC": (1, None, True),
+        "QA": (2, -1, False),  # overtaken by the newcomer: a real fall
+        "QB": (3, -1, False),
+        "Q1": (4, None, False),
+    }
+    page = client.get(f"/campaigns/{campaign.slug}/leaderboard").text
+    assert page.count(">mới<") == 1 and page.count("▼") == 2
