@@ -38,7 +38,7 @@ run: $(VENV)/.installed translations
 serve: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade
 	trap 'kill 0' EXIT; $(BIN)/flask scheduler & \
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - "app:create_app()"
+	$(BIN)/gunicorn --workers $(WORKERS) --timeout 180 --bind $(HOST):$(PORT) --access-logfile - "app:create_app()"
 
 # Debian's Chromium for the browser tests; Playwright drives it and never downloads its own.
 e2e-deps:

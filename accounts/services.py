@@ -3,22 +3,33 @@
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
+from audit.services import record
 from campaigns.photos import delete_photo
-from core.access import may_manage_unit
+from core.access import assignable_roles, may_manage_unit
+from core.clock import now
 from core.csv_import import RowError, read_csv
 from core.privacy import is_valid_phone, keyed_hash, normalise_phone
 from models import BadgeAward, Campaign, Completion, Contribution, MemberScore, Unit, User, db
 from models.accounts import ROLE_LABELS, new_session_nonce
 
 MIN_PASSWORD_LENGTH = 8
+# zxcvbn's score 3 means at least 10^8 guesses: out of reach of throttled sign-in and costly offline.
+MIN_PASSWORD_SCORE = 3
+ONE_TIME_PASSWORD_LIFETIME = timedelta(hours=24)
+# Rows inserted per flush by the member import; the write transaction holds no password hashing.
+IMPORT_BATCH = 500
+# One import is one all-or-nothing write transaction of ~0.7 ms a row here: 1,000 rows keep other
+# writers' wait under a second (and the hashing, done before it, under two minutes).
+MAX_IMPORTED_MEMBERS = 1000
 USERNAME_PATTERN = re.compile(r"[a-z0-9._-]{3,64}")
 # Letters and digits that cannot be confused on a phone screen or a printed sheet.
 _OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -65,15 +76,28 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def _is_common(estimate: dict) -> bool:
+    """The whole password is one entry of zxcvbn's list of 30,000 leaked passwords (or a l33t/reversed form)."""
+    sequence = estimate["sequence"]
+    return len(sequence) == 1 and sequence[0].get("dictionary_name") == "passwords"
+
+
 def password_problem(password: str, username: str = "") -> str | None:
-    """Why this password is not acceptable, in the user's language, or None."""
+    """Why this password is not acceptable, in the user's language, or None (zxcvbn estimates guessability)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return _("Mật khẩu phải có ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH)
     lowered = password.lower()
-    if lowered in _common_passwords() or len(set(lowered)) <= 2:
+    name = normalise_username(username)
+    # zxcvbn refuses more than 72 characters (its cost grows with length); those decide anyway.
+    estimate = zxcvbn(password[:72], user_inputs=[name] if name else [])
+    if lowered in _common_passwords() or _is_common(estimate):
         return _("Mật khẩu này quá phổ biến và dễ đoán. Hãy chọn mật khẩu khác.")
-    if username and normalise_username(username) in lowered:
+    if name and name in lowered:
         return _("Mật khẩu không được chứa tên đăng nhập.")
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        return _(
+            "Mật khẩu quá dễ đoán (tên, ngày sinh, dãy số hay các phím liền nhau). Hãy dùng một câu ngắn gồm vài từ mà chỉ bạn biết."  # noqa: E501 (one translatable sentence)
+        )
     return None
 
 
@@ -82,9 +106,16 @@ def end_all_sessions(user: User) -> None:
     user.session_nonce = new_session_nonce()
 
 
+def hash_password(password: str) -> str:
+    """One scrypt hash, ~0.1 s here: keep it out of write transactions when there are many."""
+    return generate_password_hash(password)
+
+
 def set_password(user: User, password: str) -> None:
     """Set a password the user chose; callers check password_problem first."""
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
+    if user.must_change_password:
+        user.one_time_password_expires_at = None
     user.must_change_password = False
     end_all_sessions(user)
 
@@ -95,13 +126,32 @@ def set_name_consent(user: User, agreed: bool, at: datetime) -> None:
     user.public_name_consent_at = at
 
 
-def issue_one_time_password(user: User) -> str:
-    """Give the user a new one-time password that must be changed at next sign-in."""
-    password = "".join(secrets.choice(_OTP_ALPHABET) for _ in range(10))
-    user.password_hash = generate_password_hash(password)
+def one_time_credentials(count: int) -> list[tuple[str, str]]:
+    """`count` new one-time passwords with their hashes. CPU only: call it with no transaction open."""
+    passwords = ["".join(secrets.choice(_OTP_ALPHABET) for _ in range(10)) for _ in range(count)]
+    return [(password, hash_password(password)) for password in passwords]
+
+
+def _give_one_time_password(user: User, hashed: str, at: datetime) -> None:
+    user.password_hash = hashed
     user.must_change_password = True
+    user.one_time_password_expires_at = at + ONE_TIME_PASSWORD_LIFETIME
     end_all_sessions(user)
+
+
+def issue_one_time_password(user: User) -> str:
+    """Give the user a new one-time password, valid 24 hours, that must be changed at next sign-in."""
+    [(password, hashed)] = one_time_credentials(1)
+    _give_one_time_password(user, hashed, now())
     return password
+
+
+def one_time_password_expired(user: User, at: datetime) -> bool:
+    """A one-time password not changed within 24 hours no longer opens the account."""
+    if not user.must_change_password:
+        return False
+    expires_at = user.one_time_password_expires_at
+    return expires_at is not None and expires_at <= at
 
 
 def deactivate_user(user: User) -> None:
@@ -128,20 +178,23 @@ class UserFields:
     phone: str = ""
 
 
-def user_problems(actor: User, fields: UserFields, user: User | None = None) -> list[str]:
-    """Every reason these fields cannot be saved (as a new account, or onto `user`)."""
+def user_problems(
+    actor: User, fields: UserFields, user: User | None = None, taken: set[str] | None = None
+) -> list[str]:
+    """Every reason these fields cannot be saved (as a new account, or onto `user`); `taken` is the
+    usernames in use when the caller looked them up in bulk (an import), saving a query per row."""
     problems = []
     username = normalise_username(fields.username)
     if not USERNAME_PATTERN.fullmatch(username):
         problems.append(_("Tên đăng nhập gồm 3–64 chữ cái không dấu, số, dấu chấm, gạch dưới hoặc gạch ngang."))
-    elif username_taken(username, exclude_id=user.id if user else None):
+    elif username in taken if taken is not None else username_taken(username, user.id if user else None):
         problems.append(_("Tên đăng nhập %(username)s đã được dùng.", username=username))
     if not fields.display_name.strip() or len(fields.display_name) > 120:
         problems.append(_("Họ tên là bắt buộc (tối đa 120 ký tự)."))
     if fields.role not in ROLE_LABELS:
         problems.append(_("Vai trò không hợp lệ: %(role)s.", role=fields.role))
-    elif fields.role == "admin" and actor.role != "admin":
-        problems.append(_("Chỉ quản trị tỉnh được cấp vai trò quản trị."))
+    elif fields.role not in assignable_roles(actor.role):
+        problems.append(_("Bạn chỉ có thể cấp vai trò thấp hơn vai trò của mình."))
     if fields.home_unit is None:
         problems.append(_("Đơn vị cơ sở là bắt buộc."))
     elif fields.home_unit.kind in ("team", "youth_union"):
@@ -192,17 +245,122 @@ def update_user(user: User, fields: UserFields) -> None:
         end_all_sessions(user)
 
 
+# --- actions on accounts, each recorded in the audit log in the caller's transaction ------------
+
+
+def _unit_id(unit: Unit | None) -> int | None:
+    return unit.id if unit is not None else None
+
+
+def _account_facts(user: User) -> dict:
+    """What the log keeps about an account: ids and flags, never a name, phone hash or password."""
+    return {
+        "role": user.role,
+        "home_unit_id": _unit_id(user.home_unit),
+        "team_id": _unit_id(user.team),
+        "youth_union_id": _unit_id(user.youth_union),
+        "is_cadre": user.is_cadre,
+        "active": user.active,
+    }
+
+
+def add_user(actor: User, fields: UserFields) -> tuple[User, str]:
+    """Create an account for `actor` (checked with user_problems) and log it."""
+    user, password = create_user(fields)
+    record(actor, "user.create", user, user.home_unit, after=_account_facts(user) | {"must_change_password": True})
+    return user, password
+
+
+def change_user(actor: User, user: User, fields: UserFields) -> None:
+    """Save an edit and log it: the role change on its own entry, every other change on another."""
+    before = _account_facts(user)
+    personal_before = (user.username, user.display_name, user.phone_hash)
+    update_user(user, fields)
+    after = _account_facts(user)
+    if before["role"] != after["role"]:
+        record(
+            actor,
+            "user.role_change",
+            user,
+            user.home_unit,
+            before={"role": before["role"]},
+            after={"role": after["role"]},
+        )
+    changed = [key for key in before if key != "role" and before[key] != after[key]]
+    # Names and phone numbers never enter the log: only the fact that they changed.
+    personal = [
+        key
+        for key, old, new in zip(
+            ("username", "display_name", "phone"),
+            personal_before,
+            (user.username, user.display_name, user.phone_hash),
+            strict=True,
+        )
+        if old != new
+    ]
+    if changed or personal:
+        record(
+            actor,
+            "user.update",
+            user,
+            user.home_unit,
+            before={key: before[key] for key in changed},
+            after={key: after[key] for key in changed} | {f"{key}_changed": True for key in personal},
+        )
+
+
+def reset_user_password(actor: User, user: User) -> str:
+    """A new one-time password for someone the actor manages; returns it to be handed over once."""
+    before = {"must_change_password": user.must_change_password}
+    password = issue_one_time_password(user)
+    record(actor, "user.password_reset", user, user.home_unit, before=before, after={"must_change_password": True})
+    return password
+
+
+def set_account_active(actor: User, user: User, active: bool) -> bool:
+    """Lock (ending every session) or unlock an account; False when it already was so."""
+    if user.active == active:
+        return False
+    if active:
+        user.active = True
+    else:
+        deactivate_user(user)
+    action = "user.unlock" if active else "user.lock"
+    record(actor, action, user, user.home_unit, before={"active": not active}, after={"active": active})
+    return True
+
+
+def erase_account(actor: User, user: User) -> None:
+    """Erase a person's personal data on request (see erase_personal_data) and log it."""
+    before = {"active": user.active, "erased": False}
+    erase_personal_data(user)
+    record(actor, "user.erase", user, user.home_unit, before=before, after={"active": False, "erased": True})
+
+
+def record_personal_data_export(user: User) -> None:
+    """Every export is audited (DESIGN §9): the member downloaded their own data."""
+    record(user, "export", user, user.home_unit, after={"what": "personal_data", "format": "json"})
+
+
 MEMBER_COLUMNS = ("username", "display_name", "home_quarter")
 MEMBER_OPTIONAL_COLUMNS = ("team", "youth_union", "phone")
 
 
-def import_members(actor: User, data: bytes) -> tuple[list[tuple[User, str]], list[RowError]]:
-    """Create members from a CSV with one-time passwords; any bad row means nobody is created."""
+def _plan_member_import(actor: User, data: bytes) -> tuple[list[UserFields], list[RowError]]:
+    """Every row of a member CSV checked: the accounts to create, or every problem found."""
     rows, errors = read_csv(data, MEMBER_COLUMNS, MEMBER_OPTIONAL_COLUMNS)
     if errors:
         return [], errors
+    if len(rows) > MAX_IMPORTED_MEMBERS:
+        message = _("Mỗi lần nhập tối đa %(n)d thành viên. Hãy chia tệp thành nhiều phần.", n=MAX_IMPORTED_MEMBERS)
+        return [], [RowError(0, message)]
     units = _units_by_code(
         {row.get(column, "").upper() for _line, row in rows for column in ("home_quarter", "team", "youth_union")}
+    )
+    taken = set(
+        db.session.scalars(
+            select(User.username).where(User.username.in_({normalise_username(row["username"]) for _line, row in rows}))
+        )
     )
     seen: set[str] = set()
     plans = []
@@ -229,12 +387,53 @@ def import_members(actor: User, data: bytes) -> tuple[list[tuple[User, str]], li
         if username in seen:
             problems.append(_("Tên đăng nhập %(username)s xuất hiện hai lần trong tệp.", username=username))
         seen.add(username)
-        problems += [p for p in user_problems(actor, fields) if p not in problems]
+        problems += [p for p in user_problems(actor, fields, taken=taken) if p not in problems]
         errors.extend(RowError(line, problem) for problem in problems)
         plans.append(fields)
     if errors:
         return [], errors
-    return [create_user(fields) for fields in plans], []
+    return plans, []
+
+
+def check_member_import(actor: User, data: bytes) -> tuple[int, list[RowError]]:
+    """How many members a CSV would create, or why it cannot be imported; writes nothing."""
+    plans, errors = _plan_member_import(actor, data)
+    return len(plans), errors
+
+
+def import_members(
+    actor: User, data: bytes, credentials: list[tuple[str, str]], at: datetime
+) -> tuple[list[tuple[User, str]], list[RowError]]:
+    """Create the members of a CSV, all or none, with passwords hashed beforehand by one_time_credentials.
+    The file is checked again: the database may have changed while the hashes were computed."""
+    plans, errors = _plan_member_import(actor, data)
+    if errors:
+        return [], errors
+    if len(credentials) != len(plans):
+        raise ValueError("one credential per imported member")
+    accounts: list[tuple[User, str]] = []
+    for start in range(0, len(plans), IMPORT_BATCH):
+        batch = []
+        for fields, (password, hashed) in zip(
+            plans[start : start + IMPORT_BATCH], credentials[start : start + IMPORT_BATCH], strict=True
+        ):
+            user = User()
+            _apply(user, fields)
+            _give_one_time_password(user, hashed, at)
+            batch.append((user, password))
+        db.session.add_all([user for user, _password in batch])
+        db.session.flush()
+        for user, _password in batch:
+            record(
+                actor,
+                "user.import",
+                user,
+                user.home_unit,
+                after=_account_facts(user) | {"must_change_password": True},
+                at=at,
+            )
+        accounts += batch
+    return accounts, []
 
 
 def _units_by_code(codes: set[str]) -> dict[str, Unit]:
@@ -252,6 +451,8 @@ def erase_personal_data(user: User) -> None:
     user.phone_hash = None
     user.public_name_consent = None
     user.public_name_consent_at = None
+    if user.must_change_password:
+        user.one_time_password_expires_at = None
     deactivate_user(user)
     for contribution in db.session.scalars(select(Contribution).where(Contribution.member_id == user.id)):
         if contribution.photo_name:

@@ -14,7 +14,9 @@ from accounts.services import (
     authenticate,
     end_all_sessions,
     normalise_username,
+    one_time_password_expired,
     personal_data,
+    record_personal_data_export,
     set_name_consent,
     set_password,
 )
@@ -56,7 +58,14 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
-        if user is not None:
+        # Said only to whoever typed the right one-time password: it reveals nothing to a guesser.
+        if user is not None and one_time_password_expired(user, now()):
+            form.password.errors.append(
+                _(
+                    "Mật khẩu một lần này đã hết hạn (sau 24 giờ). Hãy nhờ tổ trưởng hoặc cán bộ phường/xã cấp mật khẩu mới."  # noqa: E501 (one translatable sentence)
+                )
+            )
+        elif user is not None:
             next_page = _safe_next(request.args.get("next"))
             session.clear()  # a fresh session at login: nothing carried over from before
             session.permanent = True
@@ -85,6 +94,8 @@ def change_password():
     if form.validate_on_submit():
         if not check_password_hash(current_user.password_hash, form.current_password.data):
             form.current_password.errors.append(_("Mật khẩu hiện tại không đúng."))
+        elif form.new_password.data == form.current_password.data:
+            form.new_password.errors.append(_("Mật khẩu mới phải khác mật khẩu hiện tại."))
         else:
             user = current_user._get_current_object()
             set_password(user, form.new_password.data)
@@ -143,11 +154,15 @@ def name_consent():
     return redirect(_safe_next(request.form.get("next")))
 
 
-@bp.route("/me/data.json")
+@bp.route("/me/data.json", methods=["POST"])
 @signed_in
 def export_data():
-    response = make_response(json.dumps(personal_data(current_user), ensure_ascii=False, indent=2))
+    """POST, since every export writes an audit entry (DESIGN §9) and GET never writes."""
+    data = personal_data(current_user)
+    record_personal_data_export(current_user)
+    db.session.commit()
+    response = make_response(json.dumps(data, ensure_ascii=False, indent=2))
     response.mimetype = "application/json"
-    response.headers["Content-Disposition"] = f'attachment; filename="thidua-{current_user.username}.json"'
+    response.headers["Content-Disposition"] = f'attachment; filename="thidua-{data["account"]["username"]}.json"'
     response.headers["Cache-Control"] = "no-store"  # personal data: never kept by a shared cache
     return response

@@ -3,6 +3,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from core.access import assignable_roles
 from core.forms import Form
 from models.accounts import ROLE_LABELS
 from models.units import KIND_LABELS
@@ -30,6 +31,6 @@ class UserForm(Form):
     phone = StringField(_l("Số điện thoại (không bắt buộc)"), validators=[Length(max=20)])
 
     def limit_roles(self, actor_role: str) -> None:
-        """Only a province admin may hand out the admin role."""
-        if actor_role != "admin":
-            self.role.choices = [choice for choice in self.role.choices if choice.value != "admin"]
+        """Offer only the roles this actor may give (lower than their own, except for the admin)."""
+        allowed = assignable_roles(actor_role)
+        self.role.choices = [choice for choice in self.role.choices if choice.value in allowed]

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from audit.services import record
 from core.access import may_manage_unit
 from core.csv_import import RowError, parse_count, read_csv
 from models import Unit, User, db
@@ -106,6 +107,41 @@ def update_unit(unit: Unit, fields: UnitFields) -> None:
         db.session.expire_all()
 
 
+def _unit_facts(unit: Unit) -> dict:
+    """What the log keeps about a unit: its code, kind, place in the tree and sizes."""
+    return {
+        "code": unit.code,
+        "kind": unit.kind,
+        "parent_id": unit.parent.id if unit.parent is not None else None,
+        "adult_population": unit.adult_population,
+        "member_count": unit.member_count,
+    }
+
+
+def add_unit(actor: User, fields: UnitFields) -> Unit:
+    """Create a unit for `actor` (checked with unit_problems) and log it."""
+    unit = create_unit(fields)
+    record(actor, "unit.create", unit, unit, after=_unit_facts(unit))
+    return unit
+
+
+def change_unit(actor: User, unit: Unit, fields: UnitFields) -> None:
+    """Save an edited unit and log what changed (a new name is logged as changed, not spelled out)."""
+    before, old_name = _unit_facts(unit), unit.name
+    update_unit(unit, fields)
+    after = _unit_facts(unit)
+    changed = [key for key in before if before[key] != after[key]]
+    if changed or unit.name != old_name:
+        record(
+            actor,
+            "unit.update",
+            unit,
+            unit,
+            before={key: before[key] for key in changed},
+            after={key: after[key] for key in changed} | ({"name_changed": True} if unit.name != old_name else {}),
+        )
+
+
 def import_units(actor: User, data: bytes) -> tuple[int, list[RowError]]:
     """Create units from a CSV; any bad row means nothing is created and every bad row is listed.
 
@@ -149,5 +185,6 @@ def import_units(actor: User, data: bytes) -> tuple[int, list[RowError]]:
     for fields in plans:
         if fields.parent is not None and fields.parent.id is None:
             fields.parent = created[fields.parent.code]
-        created[fields.code] = create_unit(fields)
+        created[fields.code] = unit = create_unit(fields)
+        record(actor, "unit.import", unit, unit, after=_unit_facts(unit))
     return len(created), []

@@ -5,18 +5,21 @@ from sqlalchemy import func, or_, select
 
 from accounts.services import (
     UserFields,
-    create_user,
-    deactivate_user,
-    erase_personal_data,
+    add_user,
+    change_user,
+    check_member_import,
+    erase_account,
     import_members,
-    issue_one_time_password,
-    update_user,
+    one_time_credentials,
+    reset_user_password,
+    set_account_active,
     user_problems,
 )
 from admin import bp
 from admin.forms import UnitForm, UserForm
-from admin.services import UnitFields, create_unit, find_unit, import_units, unit_problems, update_unit
-from core.access import managed_root, managed_units_clause, may_manage_unit, may_manage_user, roles
+from admin.services import UnitFields, add_unit, change_unit, find_unit, import_units, unit_problems
+from core.access import managed_root, managed_units_clause, may_manage_account, may_manage_unit, roles
+from core.clock import now
 from core.forms import ImportForm
 from core.rendering import render_page
 from models import Unit, User, db
@@ -35,16 +38,17 @@ def _managed_unit_or_404(code: str) -> Unit:
 
 
 def _managed_user_or_404(user_id: int) -> User:
+    """The account, if the current user may act on it: strictly higher rank and in scope (DESIGN §9)."""
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    if not may_manage_user(current_user, user):
+    if not may_manage_account(current_user, user):
         abort(403)
     return user
 
 
 def _one_time_passwords_page(accounts: list[tuple[User, str]]):
-    """Shown once: never cached by the browser or a proxy."""
+    """Shown once: never stored by the browser, a proxy or htmx's history (the template opts out)."""
     response = make_response(render_template("admin/one_time_passwords.html", accounts=accounts))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -125,7 +129,7 @@ def new_unit():
         fields, problems = _unit_fields(form)
         problems += unit_problems(current_user, fields)
         if not problems:
-            unit = create_unit(fields)
+            unit = add_unit(current_user, fields)
             db.session.commit()
             flash(_("Đã tạo đơn vị %(name)s.", name=unit.name), "success")
             return redirect(url_for("admin.units", parent=unit.parent.code if unit.parent else None))
@@ -147,7 +151,7 @@ def edit_unit(code: str):
         fields, problems = _unit_fields(form)
         problems += unit_problems(current_user, fields, unit=unit)
         if not problems:
-            update_unit(unit, fields)
+            change_unit(current_user, unit, fields)
             db.session.commit()
             flash(_("Đã lưu đơn vị %(name)s.", name=unit.name), "success")
             return redirect(url_for("admin.units", parent=unit.parent.code if unit.parent else None))
@@ -181,10 +185,11 @@ def import_units_page():
     ), status
 
 
-@bp.route("/users")
+@bp.route("/users", methods=["GET", "POST"])
 @roles(*LEADERS)
 def users():
-    query = request.args.get("q", "").strip()
+    """The search is POSTed so that people's names stay out of URLs, logs and browser history."""
+    query = request.form.get("q", "").strip()[:120] if request.method == "POST" else ""
     statement = select(User).join(User.home_unit).where(managed_units_clause(current_user))
     if query:
         pattern = f"%{query}%"
@@ -193,7 +198,12 @@ def users():
         )
     found = db.session.scalars(statement.order_by(User.display_name).limit(PAGE_SIZE)).all()
     return render_page(
-        "admin/users.html", "admin/partials/user_list.html", users=found, query=query, page_size=PAGE_SIZE
+        "admin/users.html",
+        "admin/partials/user_list.html",
+        users=found,
+        manageable={user.id for user in found if may_manage_account(current_user, user)},
+        query=query,
+        page_size=PAGE_SIZE,
     )
 
 
@@ -228,7 +238,7 @@ def new_user():
         fields, problems = _user_fields(form)
         problems += user_problems(current_user, fields)
         if not problems:
-            user, password = create_user(fields)
+            user, password = add_user(current_user, fields)
             db.session.commit()
             return _one_time_passwords_page([(user, password)])
     status = 422 if form.is_submitted() else 200
@@ -241,8 +251,6 @@ def new_user():
 @roles(*LEADERS)
 def edit_user(user_id: int):
     user = _managed_user_or_404(user_id)
-    if user.role == "admin" and current_user.role != "admin":
-        abort(403)
     form = UserForm(obj=user)
     form.limit_roles(current_user.role)
     if request.method == "GET":
@@ -255,7 +263,7 @@ def edit_user(user_id: int):
         fields, problems = _user_fields(form)
         problems += user_problems(current_user, fields, user=user)
         if not problems:
-            update_user(user, fields)
+            change_user(current_user, user, fields)
             db.session.commit()
             flash(_("Đã lưu tài khoản %(username)s.", username=user.username), "success")
             return redirect(url_for("admin.users"))
@@ -269,7 +277,7 @@ def edit_user(user_id: int):
 @roles(*LEADERS)
 def reset_password(user_id: int):
     user = _managed_user_or_404(user_id)
-    password = issue_one_time_password(user)
+    password = reset_user_password(current_user, user)
     db.session.commit()
     return _one_time_passwords_page([(user, password)])
 
@@ -281,10 +289,10 @@ def set_active(user_id: int):
     if user.id == current_user.id:
         flash(_("Bạn không thể tự khoá tài khoản của mình."), "error")
     elif request.form.get("active") == "1":
-        user.active = True
+        set_account_active(current_user, user, True)
         flash(_("Đã mở lại tài khoản %(username)s.", username=user.username), "success")
     else:
-        deactivate_user(user)
+        set_account_active(current_user, user, False)
         flash(_("Đã khoá tài khoản %(username)s; mọi phiên đăng nhập đã kết thúc.", username=user.username), "success")
     db.session.commit()
     return redirect(url_for("admin.edit_user", user_id=user.id))
@@ -300,7 +308,7 @@ def erase_user(user_id: int):
         flash(_("Chưa xoá: hãy nhập đúng tên đăng nhập %(username)s để xác nhận.", username=user.username), "error")
     else:
         username = user.username
-        erase_personal_data(user)
+        erase_account(current_user, user)
         db.session.commit()
         flash(
             _("Đã xoá dữ liệu cá nhân của %(username)s; điểm đã ghi nhận vẫn tính cho đơn vị.", username=username),
@@ -315,7 +323,14 @@ def import_users_page():
     form = ImportForm()
     errors = []
     if form.validate_on_submit():
-        accounts, errors = import_members(current_user, form.file.data.read())
+        data = form.file.data.read()
+        count, errors = check_member_import(current_user, data)
+        # End the transaction (and SQLite's write lock) before hashing: ~0.1 s per row would block
+        # every other writer. Nothing below touches the database until import_members.
+        db.session.rollback()
+        if not errors:
+            credentials = one_time_credentials(count)
+            accounts, errors = import_members(current_user, data, credentials, now())
         if not errors:
             db.session.commit()
             return _one_time_passwords_page(accounts)

@@ -10,6 +10,8 @@ from models import Unit, User, db
 from models.units import WARD_KINDS
 
 ROLES = ("admin", "ward_leader", "team_leader", "member")
+# Who manages whom (DESIGN §9): an action on an account needs a strictly higher rank.
+RANKS = {"admin": 3, "ward_leader": 2, "team_leader": 1, "member": 0}
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
 
@@ -102,6 +104,23 @@ def may_manage_user(actor: User, user: User) -> bool:
         root = managed_root(actor)
         return root is not None and root.id in (user.team_id, user.youth_union_id)
     return may_manage_unit(actor, user.home_unit)
+
+
+def may_manage_account(actor: User, user: User) -> bool:
+    """Edit, reset, lock, erase or change the role of an account: the province admin acts on anyone,
+    others need a strictly higher rank and the account inside their scope."""
+    if not actor.is_authenticated or not actor.is_active:
+        return False
+    if actor.role == "admin":
+        return True
+    return RANKS.get(actor.role, 0) > RANKS.get(user.role, 3) and may_manage_user(actor, user)
+
+
+def assignable_roles(actor_role: str) -> tuple[str, ...]:
+    """The roles this actor may give: all for the province admin, otherwise only lower ones."""
+    if actor_role == "admin":
+        return ROLES
+    return tuple(role for role in ROLES if RANKS[role] < RANKS.get(actor_role, 0))
 
 
 def managed_members_clause(actor: User):

@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.services import find_user
+from audit.services import record
 from campaigns.services import allowed_dates, campaign_status, in_scope
 from core.access import managed_members_clause, may_manage_user
 from core.clock import local_date
@@ -159,15 +160,30 @@ def report_completion(member: User, course: Course | None, completed_on, certifi
     )
 
 
+def _completion_facts(completion: Completion) -> dict:
+    return {
+        "status": completion.status,
+        "course_id": completion.course_id,
+        "member_id": completion.member_id,
+        "source": completion.source,
+    }
+
+
+def _out_of_scope(username: str) -> str:
+    """One message whether the account does not exist or is someone else's: nothing to probe with."""
+    return _("Không tìm thấy thành viên %(username)s trong phạm vi bạn phụ trách.", username=username)
+
+
 def record_completion(
     actor: User, member: User | None, course: Course | None, completed_on, certificate_code: str, at: datetime
 ) -> Completion:
     """A leader enters a completion for someone they manage; it counts at once."""
     problems = [] if course is not None else [_("Hãy chọn một khoá học.")]
-    if member is None:
-        problems.append(_("Không tìm thấy thành viên."))
-    elif not may_manage_user(actor, member):
-        problems.append(_("Bạn không phụ trách thành viên này."))
+    if member is None or not may_manage_user(actor, member):
+        problems.append(_("Không tìm thấy thành viên này trong phạm vi bạn phụ trách."))
+    elif member.id == actor.id:
+        # It would count at once: nobody confirms their own work (DESIGN §9).
+        problems.append(_("Bạn không thể tự ghi nhận khoá học của mình; hãy tự báo cáo để người phụ trách xác nhận."))
     elif course is not None and _existing(course, member) is not None:
         problems.append(_("Khoá học này đã được ghi nhận cho thành viên."))
     problems += _date_problems(completed_on, at)
@@ -184,6 +200,7 @@ def record_completion(
         )
     )
     _mark_verified(actor, completion, at)
+    record(actor, "completion.record", completion, member.home_unit, after=_completion_facts(completion), at=at)
     return completion
 
 
@@ -219,39 +236,72 @@ def _award_completion(completion: Completion, at: datetime) -> None:
 
 
 def verify_completion(actor: User, completion: Completion, at: datetime) -> None:
+    """Confirm a self-reported completion: its points count from now."""
     _check_may_decide(actor, completion)
     if completion.status != "pending":
         raise Refused(_("Khoá học này đã được xử lý."))
+    before = _completion_facts(completion)
     _mark_verified(actor, completion, at)
+    record(
+        actor,
+        "completion.confirm",
+        completion,
+        completion.member.home_unit,
+        before=before,
+        after=_completion_facts(completion),
+        at=at,
+    )
 
 
 def reject_completion(actor: User, completion: Completion, reason: str, at: datetime) -> None:
+    """Reject with a reason; rejecting a verified completion takes its points back."""
     _check_may_decide(actor, completion)
     if not (reason or "").strip():
         raise Refused(_("Hãy ghi lý do từ chối để thành viên biết cần sửa gì."))
+    if completion.status == "rejected":
+        raise Refused(_("Khoá học này đã bị từ chối."))
+    before = _completion_facts(completion)
     if completion.status == "verified":
         reverse_cause(completion.id, ("completion",))
     completion.status = "rejected"
     completion.reason = reason.strip()[:500]
     completion.verified_by_id = actor.id
     completion.verified_at = at
+    record(
+        actor,
+        "completion.reject",
+        completion,
+        completion.member.home_unit,
+        before=before,
+        after=_completion_facts(completion),
+        at=at,
+    )
 
 
 def _check_may_decide(actor: User, completion: Completion) -> None:
     if not may_manage_user(actor, completion.member):
         raise Refused(_("Bạn không phụ trách thành viên này."))
-    if actor.id == completion.member_id and actor.role != "admin":
-        raise Refused(_("Bạn không thể tự duyệt đóng góp của mình."))
+    if actor.id == completion.member_id:
+        # Nobody confirms their own work, the province admin included (DESIGN §9).
+        raise Refused(_("Bạn không thể tự xác nhận khoá học của mình."))
 
 
-def pending_completions(actor: User) -> list[Completion]:
-    return db.session.scalars(
+def _pending_for(actor: User):
+    """The completions waiting for this actor: in scope, and not their own."""
+    return (
         select(Completion)
         .join(Completion.member)
         .where(Completion.status == "pending", managed_members_clause(actor), Completion.member_id != actor.id)
-        .order_by(Completion.created_at)
-        .limit(200)
-    ).all()
+    )
+
+
+def pending_completions(actor: User) -> list[Completion]:
+    return db.session.scalars(_pending_for(actor).order_by(Completion.created_at).limit(200)).all()
+
+
+def pending_count(actor: User) -> int:
+    """How many completions wait for this actor (one COUNT, scoped like the queue)."""
+    return db.session.scalar(select(func.count()).select_from(_pending_for(actor).subquery()))
 
 
 IMPORT_COLUMNS = ("username", "course_code", "completed_on")
@@ -273,10 +323,10 @@ def import_completions(actor: User, data: bytes, at: datetime) -> tuple[int, int
         problems = []
         member = find_user(row["username"])
         course = courses.get(row["course_code"].upper())
-        if member is None:
-            problems.append(_("Không tìm thấy thành viên %(username)s.", username=row["username"]))
-        elif not may_manage_user(actor, member):
-            problems.append(_("Bạn không phụ trách thành viên %(username)s.", username=member.username))
+        if member is None or not may_manage_user(actor, member):
+            problems.append(_out_of_scope(row["username"]))
+        elif member.id == actor.id:
+            problems.append(_("Bạn không thể tự nhập kết quả học của mình."))
         if course is None:
             problems.append(_("Không tìm thấy khoá học %(code)s.", code=row["course_code"]))
         try:
@@ -309,6 +359,7 @@ def import_completions(actor: User, data: bytes, at: datetime) -> tuple[int, int
         db.session.add(completion)
         db.session.flush()
         _mark_verified(actor, completion, at)
+        record(actor, "completion.import", completion, member.home_unit, after=_completion_facts(completion), at=at)
     return len(plans), duplicates, []
 
 

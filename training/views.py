@@ -21,6 +21,7 @@ from training.services import (
     coverage,
     import_completions,
     pending_completions,
+    pending_count,
     record_completion,
     reject_completion,
     report_completion,
@@ -34,7 +35,11 @@ VERIFIERS = ("admin", "ward_leader", "team_leader")
 
 @bp.app_context_processor
 def training_labels():
-    return {"completion_labels": COMPLETION_STATUS_LABELS, "source_labels": SOURCE_LABELS}
+    return {
+        "completion_labels": COMPLETION_STATUS_LABELS,
+        "source_labels": SOURCE_LABELS,
+        "pending_training_count": lambda: pending_count(current_user),
+    }
 
 
 def _course_choices(form: CompletionForm) -> None:
@@ -115,7 +120,8 @@ def verify_queue():
     return render_template("training/verify.html", queue=pending_completions(current_user))
 
 
-def _decide(completion_id: int, decision):
+def _decide(completion_id: int, decision, done_message: str):
+    """Apply a decision; the message says what happened, a refusal included."""
     completion = db.session.get(Completion, completion_id)
     if completion is None:
         abort(404)
@@ -123,25 +129,32 @@ def _decide(completion_id: int, decision):
         decision(completion)
     except Refused as refusal:
         db.session.rollback()
-        for text in refusal.messages:
-            flash(text, "error")
+        flash(" ".join([_("Chưa xử lý:"), *refusal.messages]), "error")
     else:
         db.session.commit()
-        flash(_("Đã xử lý."), "success")
+        flash(done_message, "success")
     return redirect(url_for("training.verify_queue"))
 
 
 @bp.route("/training/verify/<int:completion_id>/approve", methods=["POST"])
 @roles(*VERIFIERS)
 def approve(completion_id: int):
-    return _decide(completion_id, lambda completion: verify_completion(current_user, completion, now()))
+    return _decide(
+        completion_id,
+        lambda completion: verify_completion(current_user, completion, now()),
+        _("Đã xác nhận khoá học."),
+    )
 
 
 @bp.route("/training/verify/<int:completion_id>/reject", methods=["POST"])
 @roles(*VERIFIERS)
 def reject(completion_id: int):
     reason = request.form.get("reason", "")
-    return _decide(completion_id, lambda completion: reject_completion(current_user, completion, reason, now()))
+    return _decide(
+        completion_id,
+        lambda completion: reject_completion(current_user, completion, reason, now()),
+        _("Đã từ chối khoá học; thành viên sẽ thấy lý do."),
+    )
 
 
 @bp.route("/training/import", methods=["GET", "POST"])

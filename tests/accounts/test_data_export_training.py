@@ -3,7 +3,7 @@ from datetime import date
 from sqlalchemy import select
 
 from models import Course, db
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 from training.services import report_completion, seed_courses
 
 
@@ -15,7 +15,7 @@ def test_my_data_download_includes_my_training(app, people, clock):
     db.session.commit()
     client = app.test_client()
     login(client, "member")
-    response = client.get("/me/data.json")
+    response = client.post("/me/data.json", data={"csrf_token": csrf_token(client, "/me")})
     assert response.status_code == 200
     [training] = response.get_json(force=True)["training"]
     assert training == {

@@ -3,9 +3,10 @@ import secrets
 from datetime import date
 
 import pytest
+from sqlalchemy import func, select
 
 from campaigns.services import LogRequest, log_contributions
-from models import User, db
+from models import AuditEntry, User, db
 from scoring import Award, award_many
 from tests.conftest import activity, csrf_token, login
 
@@ -126,7 +127,8 @@ def test_a_member_downloads_everything_stored_about_her(client, make_campaign, p
     )
     db.session.commit()
     login(client, "member")
-    response = client.get("/me/data.json")
+    assert client.get("/me/data.json").status_code == 405  # an export writes its audit entry: POST only
+    response = client.post("/me/data.json", data={"csrf_token": csrf_token(client, "/me")})
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert 'filename="thidua-member.json"' in response.headers["Content-Disposition"]
     data = response.get_json(force=True)
@@ -139,5 +141,24 @@ def test_a_member_downloads_everything_stored_about_her(client, make_campaign, p
 
 
 def test_the_download_is_only_ever_my_own(client):
-    response = client.get("/me/data.json")
+    response = client.post("/me/data.json", data={"csrf_token": csrf_token(client, "/login")})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_each_download_is_audited(client, people):
+    login(client, "member")
+    page = client.get("/me").get_data(as_text=True)
+    assert 'action="/me/data.json"' in page
+    client.post("/me/data.json", data={"csrf_token": csrf_token(client, "/me")})
+    [entry] = db.session.scalars(select(AuditEntry)).all()
+    member = people["member"]
+    assert (entry.action, entry.actor_id, entry.target_type, entry.target_id) == (
+        "export",
+        member.id,
+        "user_account",
+        member.id,
+    )
+    assert entry.unit_id == member.home_unit_id and entry.before is None
+    assert entry.after == {"what": "personal_data", "format": "json"}
+    assert client.post("/me/data.json").status_code == 400  # no CSRF token, no download, no entry
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 1

@@ -1,10 +1,11 @@
 import io
+import sqlite3
 
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-from models import User, db
-from tests.conftest import PASSWORD, csrf_from, csrf_token, login
+from models import Unit, User, db
+from tests.conftest import _HASH, PASSWORD, csrf_from, csrf_token, login
 
 
 def _count_users():
@@ -62,6 +63,42 @@ def test_ward_leader_is_refused_another_wards_users(client, people):
     db.session.refresh(other)
     assert other.active and check_password_hash(other.password_hash, PASSWORD)
     assert "<code>member2</code>" not in client.get("/admin/users").get_data(as_text=True)
+
+
+def test_one_time_password_pages_are_kept_out_of_every_cache(client, people):
+    member = people["member"]
+    login(client, "leader1")
+    edit_page = client.get(f"/admin/users/{member.id}/edit").get_data(as_text=True)
+    # The reset answer replaces the page without a history entry of its own.
+    assert 'class="inline" hx-push-url="false"' in edit_page
+    response = client.post(f"/admin/users/{member.id}/reset-password", data={"csrf_token": csrf_from(edit_page)})
+    assert response.headers["Cache-Control"] == "no-store"
+    # htmx saves no history snapshot while an element says hx-history="false" (it would outlive logout).
+    assert 'hx-history="false"' in response.get_data(as_text=True)
+    assert "hết hạn sau 24 giờ" in response.get_data(as_text=True)
+    assert 'hx-push-url="false"' in client.get("/admin/users/new").get_data(as_text=True)
+
+
+def test_the_user_search_keeps_names_out_of_the_url(client, people):
+    login(client, "admin")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert 'hx-push-url="true"' not in page and "hx-get" not in page and 'method="post"' in page
+    token = csrf_from(page)
+    found = client.post("/admin/users", data={"q": "member2", "csrf_token": token}, headers={"HX-Request": "true"})
+    html = found.get_data(as_text=True)
+    assert found.status_code == 200 and "<html" not in html
+    assert "<code>member2</code>" in html and "<code>leader1</code>" not in html
+    assert "HX-Push-Url" not in found.headers
+    assert client.post("/admin/users", data={"q": "member2"}).status_code == 400  # CSRF as everywhere
+    # A query string is ignored: a bookmarked or logged URL carries no search.
+    assert "<code>leader1</code>" in client.get("/admin/users?q=member2").get_data(as_text=True)
+
+
+def test_the_user_search_stays_inside_the_ward(client, people):
+    login(client, "leader1")
+    token = csrf_token(client, "/admin/users")
+    html = client.post("/admin/users", data={"q": "member", "csrf_token": token}).get_data(as_text=True)
+    assert "<code>member</code>" in html and "<code>member2</code>" not in html
 
 
 def test_reset_password_ends_sessions_and_forces_a_change(app, client, people):
@@ -158,3 +195,64 @@ def test_member_import_with_bad_rows_imports_nobody(client, people):
     assert "<td>6</td><td>Tên đăng nhập ok.person xuất hiện hai lần trong tệp.</td>" in html
     assert "<td>7</td><td>W1 không phải là khu phố / ấp.</td>" in html
     assert _count_users() == before
+
+
+def test_a_big_import_hashes_passwords_with_no_transaction_open(app, client, people, monkeypatch):
+    """Hashing costs ~0.1 s a row: holding SQLite's write lock meanwhile would stall every writer."""
+    sqlite_path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+    seen = []
+
+    def hash_while_checking(password: str) -> str:
+        free = not db.session().in_transaction()  # the request's own session
+        if sqlite_path:
+            other = sqlite3.connect(sqlite_path, timeout=0, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # fails at once if anyone holds the write lock
+                other.execute("ROLLBACK")
+            except sqlite3.OperationalError:
+                free = False
+            finally:
+                other.close()
+        seen.append(free)
+        return _HASH
+
+    monkeypatch.setattr("accounts.services.hash_password", hash_while_checking)
+    login(client, "leader1")
+    rows = "".join(f"m{n:03d},Thành viên {n},Q1,T1\n" for n in range(200))
+    response = _import(client, "username,display_name,home_quarter,team\n" + rows)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count('<code class="otp">') == 200
+    assert len(seen) == 200 and all(seen)
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.username.like("m___"))) == 200
+
+
+def test_an_import_that_turns_bad_while_hashing_imports_nobody(app, client, people, make_user, tree, monkeypatch):
+    """The file is checked again in the write transaction: a username taken meanwhile stops it all."""
+    from accounts import services
+
+    real, quarter_id = services.one_time_credentials, tree["Q1"].id
+
+    def credentials_while_someone_takes_a_name(count: int):
+        with app.app_context():  # another request, in its own session, commits meanwhile
+            make_user("late.comer", "member", db.session.get(Unit, quarter_id))
+        return real(count)
+
+    monkeypatch.setattr("admin.views.one_time_credentials", credentials_while_someone_takes_a_name)
+    login(client, "leader1")
+    before = _count_users()
+    response = _import(client, "username,display_name,home_quarter\nfirst.one,A,Q1\nlate.comer,B,Q1\n")
+    assert response.status_code == 422
+    assert "Tên đăng nhập late.comer đã được dùng." in response.get_data(as_text=True)
+    assert _count_users() == before + 1  # late.comer only
+
+
+def test_an_import_of_more_than_a_thousand_members_is_refused_before_any_hashing(client, people, monkeypatch):
+    hashed = []
+    monkeypatch.setattr("accounts.services.hash_password", lambda password: hashed.append(1) or _HASH)
+    login(client, "leader1")
+    before = _count_users()
+    rows = "".join(f"m{n:04d},Thành viên {n},Q1\n" for n in range(1001))
+    response = _import(client, "username,display_name,home_quarter\n" + rows)
+    assert response.status_code == 422
+    assert "Mỗi lần nhập tối đa 1000 thành viên. Hãy chia tệp thành nhiều phần." in response.get_data(as_text=True)
+    assert hashed == [] and _count_users() == before

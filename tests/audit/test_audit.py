@@ -72,11 +72,11 @@ def test_ward_leaders_read_their_wards_log_and_the_admin_reads_all(app, people, 
     make_campaign(scope="W1", by="leader1")
     make_campaign(scope="W2", by="leader2")
     admin_page = _signed_in(app, "admin").get("/audit").get_data(as_text=True)
-    assert admin_page.count("Tạo chiến dịch</td>") == 2
+    assert admin_page.count("Đã tạo chiến dịch</td>") == 2
     leader_page = _signed_in(app, "leader1").get("/audit")
     assert leader_page.status_code == 200
     body = leader_page.get_data(as_text=True)
-    assert body.count("Tạo chiến dịch</td>") == 1 and "Unit W1" in body and "Unit W2" not in body
+    assert body.count("Đã tạo chiến dịch</td>") == 1 and "Unit W1" in body and "Unit W2" not in body
 
 
 @pytest.mark.parametrize("username", ["teamlead", "member"])
@@ -117,10 +117,10 @@ def test_filter_and_older_pages(app, people, make_campaign, monkeypatch):
     make_campaign()  # two entries: created, then published
     admin = _signed_in(app, "admin")
     only_published = admin.get("/audit?action=campaign.publish").get_data(as_text=True)
-    assert "Công bố chiến dịch</td>" in only_published and "Tạo chiến dịch</td>" not in only_published
+    assert "Đã công bố chiến dịch</td>" in only_published and "Đã tạo chiến dịch</td>" not in only_published
     newest = db.session.scalar(select(func.max(AuditEntry.id)))
     older = admin.get(f"/audit?before={newest}").get_data(as_text=True)
-    assert "Tạo chiến dịch</td>" in older and "Công bố chiến dịch</td>" not in older
+    assert "Đã tạo chiến dịch</td>" in older and "Đã công bố chiến dịch</td>" not in older
     assert "Created campaign" in admin.get("/audit?lang=en").get_data(as_text=True)
 
 

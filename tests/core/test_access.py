@@ -1,6 +1,6 @@
 import pytest
 
-from core.access import PUBLIC, may_manage_unit
+from core.access import PUBLIC, assignable_roles, may_manage_account, may_manage_unit
 from tests.conftest import login
 
 
@@ -65,3 +65,44 @@ def test_who_may_manage_which_unit(people, tree, who, unit, allowed):
 def test_deactivated_user_cannot_manage_anything(people, tree):
     people["admin"].active = False
     assert not may_manage_unit(people["admin"], tree["W1"])
+
+
+@pytest.mark.parametrize(
+    "who, whom, allowed",
+    [
+        ("admin", "admin", True),  # only the province admin acts on equals
+        ("admin", "leader2", True),
+        ("leader1", "teamlead", True),
+        ("leader1", "member", True),
+        ("leader1", "member2", False),  # another ward
+        ("leader1", "leader2", False),
+        ("leader1", "admin", False),
+        ("teamlead", "member", True),
+        ("teamlead", "member2", False),
+        ("teamlead", "leader1", False),
+        ("member", "member2", False),
+    ],
+)
+def test_who_may_manage_which_account(people, who, whom, allowed):
+    assert may_manage_account(people[who], people[whom]) is allowed
+
+
+def test_an_admin_living_in_a_ward_is_out_of_the_ward_leaders_reach(people, tree, make_user):
+    boss = make_user("boss", "admin", tree["Q1"])
+    peer = make_user("peer", "ward_leader", tree["Q1"])
+    assert not may_manage_account(people["leader1"], boss)
+    assert not may_manage_account(people["leader1"], peer)
+    assert may_manage_account(people["admin"], boss)
+
+
+@pytest.mark.parametrize(
+    "role, roles",
+    [
+        ("admin", ("admin", "ward_leader", "team_leader", "member")),
+        ("ward_leader", ("team_leader", "member")),
+        ("team_leader", ("member",)),
+        ("member", ()),
+    ],
+)
+def test_nobody_gives_a_role_equal_to_or_above_their_own_but_the_admin(role, roles):
+    assert assignable_roles(role) == roles

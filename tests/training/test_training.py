@@ -87,7 +87,8 @@ def test_leader_cannot_record_for_someone_outside_their_scope(client, people, cl
             "completed_on": "2026-11-03",
         },
     )
-    assert response.status_code == 422 and "Bạn không phụ trách thành viên này." in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Không tìm thấy thành viên này trong phạm vi bạn phụ trách." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Completion)) == 0
 
 
@@ -115,10 +116,10 @@ def test_import_with_bad_rows_imports_nothing(client, people, clock):
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "<td>3</td><td>Không tìm thấy thành viên ghost.</td>" in html
+    assert "<td>3</td><td>Không tìm thấy thành viên ghost trong phạm vi bạn phụ trách.</td>" in html
     assert "<td>4</td><td>Không tìm thấy khoá học NOPE.</td>" in html
     assert "<td>5</td><td>Ngày “01/11/2026” phải theo dạng YYYY-MM-DD.</td>" in html
-    assert "<td>6</td><td>Bạn không phụ trách thành viên member2.</td>" in html
+    assert "<td>6</td><td>Không tìm thấy thành viên member2 trong phạm vi bạn phụ trách.</td>" in html
     assert "<td>7</td><td>Ngày hoàn thành không được ở tương lai.</td>" in html
     assert db.session.scalar(select(func.count()).select_from(Completion)) == 0
 
