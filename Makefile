@@ -47,6 +47,7 @@ e2e-deps:
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: $(VENV)/.installed-dev translations e2e-deps lint
 	$(BIN)/python -m pytest

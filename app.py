@@ -1,30 +1,36 @@
-"""The application factory: configuration, extensions, blueprints and CLI commands."""
+"""The application factory: configuration, extensions, blueprints and CLI commands.
+
+The factory is the only importer of views: each feature's blueprint is registered here, so that
+importing a feature's services never loads the web layer (docs/ARCHITECTURE.md).
+"""
 
 from flask import Flask
-from flask_babel import format_decimal, format_number
 
-from accounts import bp as accounts_bp
 from accounts.commands import create_admin
 from accounts.services import load_user_from_session
-from admin import bp as admin_bp
-from audit import bp as audit_bp
-from campaigns import bp as campaigns_bp
+from accounts.views import bp as accounts_bp
+from admin.views import bp as admin_bp
+from audit.views import bp as audit_bp
+from campaigns.views import bp as campaigns_bp
 from config import config_from_env
-from core import bp as core_bp
 from core.access import enforce_route_access, public
-from core.errors import register_error_handlers
-from core.i18n import current_language, remember_language, select_locale
+from core.extensions import babel, csrf, htmx, limiter, login_manager, migrate
+from core.i18n import remember_language, select_locale
 from core.scheduler import scheduler_command, start_embedded_scheduler
-from core.security import init_security
-from core.urls import DatabaseIdConverter, public_url_for
+from core.urls import DatabaseIdConverter
 from demo.commands import seed_demo
-from extensions import babel, csrf, htmx, limiter, login_manager, migrate
-from leaderboards import bp as leaderboards_bp
+from leaderboards.views import bp as leaderboards_bp
 from models import db
-from quizzes import bp as quizzes_bp
-from scoring.commands import verify_scores
-from screens import bp as screens_bp
-from training import bp as training_bp
+from quizzes.views import bp as quizzes_bp
+from screens.views import bp as screens_bp
+from training.views import bp as training_bp
+from web.commands import verify_scores
+from web.errors import register_error_handlers
+from web.input import refuse_nul_characters
+from web.security import init_security
+from web.templating import init_templating
+from web.transactions import init_transactions
+from web.views import bp as web_bp
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -35,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
 
     db.init_app(app)
+    init_transactions()
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)
@@ -43,25 +50,26 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
 
     login_manager.user_loader(load_user_from_session)
-    app.register_blueprint(core_bp)
-    app.register_blueprint(accounts_bp)
+    for blueprint in (
+        web_bp,
+        accounts_bp,
+        audit_bp,
+        campaigns_bp,
+        training_bp,
+        quizzes_bp,
+        leaderboards_bp,
+        screens_bp,
+    ):
+        app.register_blueprint(blueprint)
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(audit_bp)
-    app.register_blueprint(campaigns_bp)
-    app.register_blueprint(training_bp)
-    app.register_blueprint(quizzes_bp)
-    app.register_blueprint(leaderboards_bp)
-    app.register_blueprint(screens_bp)
     public(app.view_functions["static"])
 
+    app.before_request(refuse_nul_characters)
     app.before_request(enforce_route_access)
     app.after_request(remember_language)
     register_error_handlers(app)
     init_security(app)
-    app.jinja_env.globals["current_language"] = current_language
-    app.jinja_env.globals["public_url_for"] = public_url_for
-    app.jinja_env.filters["format_number"] = format_number
-    app.jinja_env.filters["format_decimal"] = format_decimal
+    init_templating(app)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
     app.cli.add_command(scheduler_command)

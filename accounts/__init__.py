@@ -1,5 +1,4 @@
-from flask import Blueprint
+"""Signing in and out, passwords, one's own page and data; accounts managed by leaders.
 
-bp = Blueprint("accounts", __name__)
-
-from accounts import views  # noqa: E402,F401
+Routes live in views.py and are registered by the app factory; importing this package loads
+no views (docs/ARCHITECTURE.md)."""

@@ -17,9 +17,10 @@ from campaigns.photos import delete_photo
 from core.access import assignable_roles, may_manage_unit
 from core.clock import now
 from core.csv_import import RowError, read_csv
+from core.labels import ROLE_LABELS
 from core.privacy import is_valid_phone, keyed_hash, normalise_phone
 from models import BadgeAward, Campaign, Completion, Contribution, MemberScore, Unit, User, db
-from models.accounts import ROLE_LABELS, new_session_nonce
+from models.accounts import new_session_nonce
 
 MIN_PASSWORD_LENGTH = 8
 # zxcvbn's score 3 means at least 10^8 guesses: out of reach of throttled sign-in and costly offline.

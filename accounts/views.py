@@ -1,14 +1,13 @@
 import json
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from accounts import bp
 from accounts.forms import ChangePasswordForm, LoginForm, NameConsentForm
 from accounts.services import (
     authenticate,
@@ -23,9 +22,11 @@ from accounts.services import (
 from badges.services import badges_of
 from core.access import public, signed_in
 from core.clock import now
-from extensions import limiter
+from core.extensions import limiter
 from leaderboards.services import personal_standings
 from models import Contribution, db
+
+bp = Blueprint("accounts", __name__)
 
 
 def _login_failed(response) -> bool:
@@ -40,7 +41,7 @@ def _safe_next(target: str | None) -> str:
     """Only same-site paths, so the login form cannot be used to bounce people elsewhere."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("core.index")
+    return url_for("web.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,7 +55,7 @@ def _safe_next(target: str | None) -> str:
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("core.index"))
+        return redirect(url_for("web.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
@@ -102,7 +103,7 @@ def change_password():
             db.session.commit()
             login_user(user)  # the nonce changed: keep this browser signed in, end the others
             flash(_("Đã đổi mật khẩu."), "success")
-            return redirect(url_for("core.index"))
+            return redirect(url_for("web.index"))
     return render_template("accounts/password.html", form=form), 422 if form.is_submitted() else 200
 
 

@@ -1,5 +1,4 @@
-from flask import Blueprint
+"""The unit tree and the people in it, managed by admins and ward leaders within their scope.
 
-bp = Blueprint("admin", __name__)
-
-from admin import views  # noqa: E402,F401
+Routes live in views.py and are registered by the app factory; importing this package loads
+no views (docs/ARCHITECTURE.md)."""

@@ -5,8 +5,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.access import assignable_roles
 from core.forms import Form
-from models.accounts import ROLE_LABELS
-from models.units import KIND_LABELS
+from core.labels import KIND_LABELS, ROLE_LABELS
 
 
 class UnitForm(Form):

@@ -8,8 +8,9 @@ from sqlalchemy import func, select, update
 from audit.services import record
 from core.access import may_manage_unit
 from core.csv_import import RowError, parse_count, read_csv
+from core.labels import KIND_LABELS
 from models import Unit, User, db
-from models.units import KIND_LABELS, PARENT_KINDS, POPULATION_KINDS
+from models.units import PARENT_KINDS, POPULATION_KINDS
 
 UNIT_COLUMNS = ("code", "name", "kind", "parent_code")
 UNIT_OPTIONAL_COLUMNS = ("adult_population", "member_count")

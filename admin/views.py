@@ -1,4 +1,4 @@
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -15,7 +15,6 @@ from accounts.services import (
     set_account_active,
     user_problems,
 )
-from admin import bp
 from admin.forms import UnitForm, UserForm
 from admin.services import UnitFields, add_unit, change_unit, find_unit, import_units, unit_problems
 from core.access import managed_root, managed_units_clause, may_manage_account, may_manage_unit, roles
@@ -23,6 +22,8 @@ from core.clock import now
 from core.forms import ImportForm
 from core.rendering import render_page
 from models import Unit, User, db
+
+bp = Blueprint("admin", __name__)
 
 LEADERS = ("admin", "ward_leader")
 PAGE_SIZE = 50

@@ -1,9 +1,10 @@
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from audit import bp
 from audit.services import ACTIONS, PAGE_SIZE, audit_page
 from core.access import roles
+
+bp = Blueprint("audit", __name__)
 
 
 @bp.route("/audit")

@@ -1,5 +1,4 @@
-from flask import Blueprint
+"""Campaigns, their activity types, field logging and the verification of contributions.
 
-bp = Blueprint("campaigns", __name__)
-
-from campaigns import views  # noqa: E402,F401
+Routes live in views.py and are registered by the app factory; importing this package loads
+no views (docs/ARCHITECTURE.md)."""

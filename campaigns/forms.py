@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from campaigns.presets import PRESETS
 from campaigns.services import CAP_WINDOW_LABELS, RANKABLE_KINDS
 from core.forms import Form
-from models.units import KIND_LABELS
+from core.labels import KIND_LABELS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 

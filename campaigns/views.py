@@ -1,13 +1,12 @@
 import secrets
 from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
 from badges.services import BADGE_LABELS
-from campaigns import bp
 from campaigns.forms import ActivityForm, CampaignForm, CorrectionForm, DecisionForm, ExtendForm, LogForm
 from campaigns.photos import MAX_BYTES, PhotoRefused, evidence_dir, prepare_photo
 from campaigns.presets import PRESETS
@@ -44,6 +43,8 @@ from core.rendering import render_page
 from leaderboards.services import member_position, unit_position
 from models import ActivityType, Campaign, Contribution, MemberScore, Notification, Unit, db
 from models.units import WARD_KINDS
+
+bp = Blueprint("campaigns", __name__)
 
 RUNNERS = ("admin", "ward_leader")
 VERIFIERS = ("admin", "ward_leader", "team_leader")

@@ -1,7 +1,2 @@
-"""Shared web plumbing: who may open a route, HTMX rendering, languages, errors, health."""
-
-from flask import Blueprint
-
-bp = Blueprint("core", __name__)
-
-from core import views  # noqa: E402,F401
+"""Plumbing shared by the features: scope rules, the clock, HTMX rendering, languages, privacy,
+CSV reading, the scheduler. It imports no feature (docs/ARCHITECTURE.md)."""

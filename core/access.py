@@ -42,7 +42,7 @@ def roles(*allowed: str) -> Callable[[Callable], Callable]:
 
 
 # Routes a user who must change a one-time password may still reach.
-_PASSWORD_CHANGE_ALLOWED = {"accounts.change_password", "accounts.logout", "static", "core.healthz"}
+_PASSWORD_CHANGE_ALLOWED = {"accounts.change_password", "accounts.logout", "static", "web.healthz"}
 
 
 def enforce_route_access():

@@ -2,7 +2,7 @@
 
 from flask import make_response, render_template
 
-from extensions import htmx
+from core.extensions import htmx
 
 
 def wants_fragment() -> bool:

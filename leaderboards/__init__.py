@@ -1,5 +1,4 @@
-from flask import Blueprint
+"""Boards read from the score aggregates: pages, the public JSON API, personal positions.
 
-bp = Blueprint("leaderboards", __name__)
-
-from leaderboards import views  # noqa: E402,F401
+Routes live in views.py and are registered by the app factory; importing this package loads
+no views (docs/ARCHITECTURE.md)."""

@@ -1,4 +1,4 @@
-from flask import abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -7,9 +7,10 @@ from core.access import public
 from core.clock import local_date, now
 from core.rendering import render_page
 from core.rules import Refused
-from leaderboards import bp
 from leaderboards.services import LEVELS, MAX_LIMIT, METRICS, PERIODS, cached_board
 from models import Campaign, Unit, db
+
+bp = Blueprint("leaderboards", __name__)
 
 PUBLIC_STATUSES = ("active", "ended")
 

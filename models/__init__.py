@@ -1,10 +1,10 @@
 """The database object, SQLite tuning, and every model so Alembic sees them all."""
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC
 
-from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Engine
@@ -42,8 +42,22 @@ class UTCDateTime(TypeDecorator):
 
 # Tables that live in the database but belong to libraries (APScheduler creates its job store).
 UNMANAGED_TABLES = frozenset({"apscheduler_jobs"})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _immediate = ContextVar("immediate_transactions", default=False)
+
+
+def _never() -> bool:
+    return False
+
+
+# Whether the work in progress may write; the web layer says so for requests (web/transactions.py),
+# so the models need not know what a request is.
+_may_write: Callable[[], bool] = _never
+
+
+def set_write_intent(check: Callable[[], bool]) -> None:
+    """Tell the models how to know that the current unit of work may write (BEGIN IMMEDIATE)."""
+    global _may_write
+    _may_write = check
 
 
 @contextmanager
@@ -79,7 +93,7 @@ def _begin_sqlite(conn):
         return
     # A deferred transaction that reads then writes fails at once with "database is locked"
     # under WAL, whatever the busy timeout; requests that may write take the lock up front.
-    writing = _immediate.get() or (has_request_context() and request.method not in SAFE_METHODS)
+    writing = _immediate.get() or _may_write()
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
@@ -104,6 +118,7 @@ from models.units import Unit  # noqa: E402
 __all__ = [
     "db",
     "immediate_transactions",
+    "set_write_intent",
     "ActivityType",
     "AuditEntry",
     "Attempt",

@@ -3,19 +3,11 @@
 import secrets
 from datetime import UTC, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import UTCDateTime, db
 from models.units import Unit
-
-ROLE_LABELS = {
-    "admin": _l("Quản trị tỉnh"),
-    "ward_leader": _l("Lãnh đạo phường/xã"),
-    "team_leader": _l("Tổ trưởng"),
-    "member": _l("Thành viên"),
-}
 
 
 def _utcnow() -> datetime:
@@ -68,9 +60,6 @@ class User(db.Model):
     def get_id(self) -> str:
         return f"{self.id}:{self.session_nonce}"
 
-    @property
-    def role_label(self) -> str:
-        return str(ROLE_LABELS.get(self.role, self.role))
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"

@@ -1,20 +1,10 @@
 """The organisation tree: province, wards and communes, quarters, teams, youth unions, agencies."""
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
 
-KIND_LABELS = {
-    "province": _l("Tỉnh"),
-    "ward": _l("Phường"),
-    "commune": _l("Xã"),
-    "quarter": _l("Khu phố / ấp"),
-    "youth_union": _l("Chi đoàn"),
-    "team": _l("Tổ công nghệ số"),
-    "agency": _l("Cơ quan"),
-}
 # Which kinds may sit directly under which: keeps the tree one a ward leader recognises.
 PARENT_KINDS = {
     "province": (),
@@ -46,9 +36,6 @@ class Unit(db.Model):
 
     parent: Mapped["Unit | None"] = relationship(remote_side=[id])
 
-    @property
-    def kind_label(self) -> str:
-        return str(KIND_LABELS.get(self.kind, self.kind))
 
     @property
     def ancestor_ids(self) -> list[int]:

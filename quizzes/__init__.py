@@ -1,5 +1,4 @@
-from flask import Blueprint
+"""Resident quizzes: the question bank, QR entry, attempts, event sessions and credit rules.
 
-bp = Blueprint("quizzes", __name__)
-
-from quizzes import views  # noqa: E402,F401
+Routes live in views.py and are registered by the app factory; importing this package loads
+no views (docs/ARCHITECTURE.md)."""

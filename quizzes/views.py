@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import segno
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -13,14 +13,13 @@ from wtforms.fields.choices import SelectChoice
 from campaigns.services import campaign_status
 from core.access import managed_units_clause, may_manage_unit, public, roles
 from core.clock import from_local, now, to_local
+from core.extensions import htmx, limiter
 from core.i18n import current_language
 from core.rendering import render_page
 from core.rules import Refused
 from core.urls import public_url_for
-from extensions import htmx, limiter
 from models import Attempt, Campaign, Question, Quiz, Unit, db
 from models.units import WARD_KINDS
-from quizzes import bp
 from quizzes.forms import ActionForm, BankImportForm, JoinForm, QuizForm
 from quizzes.services import (
     QuizFields,
@@ -44,6 +43,8 @@ from quizzes.services import (
     stamp_event_code,
     start_attempt,
 )
+
+bp = Blueprint("quizzes", __name__)
 
 LEADERS = ("admin", "ward_leader")
 DEVICE_COOKIE = "thidua_device"

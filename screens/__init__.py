@@ -1,5 +1,4 @@
-from flask import Blueprint
+"""Event screens: secret links that show a campaign's live boards on a hall TV.
 
-bp = Blueprint("screens", __name__)
-
-from screens import views  # noqa: E402,F401
+Routes live in views.py and are registered by the app factory; importing this package loads
+no views (docs/ARCHITECTURE.md)."""

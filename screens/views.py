@@ -1,5 +1,5 @@
 import segno
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,8 +16,9 @@ from models import Campaign, EventSession, Quiz, ScreenLink, db
 from quizzes.events import MAX_MINUTES, MIN_MINUTES, close_event, current_code, open_event, open_event_for
 from quizzes.services import quiz_is_open
 from scoring import scores_version
-from screens import bp
 from screens.services import create_screen, live_screen, quiz_panel, quiz_panel_state, revoke
+
+bp = Blueprint("screens", __name__)
 
 RUNNERS = ("admin", "ward_leader")
 

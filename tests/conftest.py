@@ -19,7 +19,7 @@ os.environ.setdefault("HASH_KEY", "test-hash-key")
 from admin.services import UnitFields, create_unit  # noqa: E402
 from app import create_app  # noqa: E402
 from campaigns.services import CampaignFields, create_campaign, publish  # noqa: E402
-from extensions import limiter  # noqa: E402
+from core.extensions import limiter  # noqa: E402
 from models import User, db  # noqa: E402
 
 PASSWORD = "correct horse battery"

@@ -1,5 +1,4 @@
-from flask import Blueprint
+"""Training courses and completions: self-reports, leader entry, imports, coverage.
 
-bp = Blueprint("training", __name__)
-
-from training import views  # noqa: E402,F401
+Routes live in views.py and are registered by the app factory; importing this package loads
+no views (docs/ARCHITECTURE.md)."""

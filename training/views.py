@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,7 +11,6 @@ from core.rendering import render_page
 from core.rules import Refused
 from models import Completion, Course, Unit, db
 from models.units import WARD_KINDS
-from training import bp
 from training.forms import CompletionForm, CourseForm, RecordForm
 from training.services import (
     COMPLETION_STATUS_LABELS,
@@ -28,6 +27,8 @@ from training.services import (
     save_course,
     verify_completion,
 )
+
+bp = Blueprint("training", __name__)
 
 LEADERS = ("admin", "ward_leader")
 VERIFIERS = ("admin", "ward_leader", "team_leader")

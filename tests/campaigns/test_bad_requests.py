@@ -9,7 +9,7 @@ from models import Campaign, Contribution, db
 from tests.campaigns.test_logging import log
 from tests.conftest import activity, csrf_from, csrf_token, login
 
-BAD_IDS = ("abc", "-1", "0", "1" * 30, "9" * 5000, "%00", "²", "1.5", "")
+BAD_IDS = ("abc", "-1", "0", "1" * 30, "9" * 5000, "²", "1.5", "")  # NUL: tests/core/test_ids.py
 
 
 def test_the_log_page_treats_a_bad_activity_as_not_chosen(client, people, make_campaign):
@@ -110,5 +110,5 @@ def test_campaign_dates_outside_plausible_years_are_refused(client, people, make
 
 def test_review_with_an_unknown_campaign_is_not_found(client, people):
     login(client, "teamlead")
-    for value in ("nope", "%00", "x" * 3000):
+    for value in ("nope", "x" * 3000):
         assert client.get(f"/review?campaign={value}").status_code == 404, value[:10]

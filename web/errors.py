@@ -41,7 +41,7 @@ STANDALONE_PAGE = """<!doctype html>
       <p class="error-code">{{ code }}</p>
       <h1>{{ title }}</h1>
       <p>{{ message }}</p>
-      <p><a class="button" href="{{ url_for('core.index') }}">{{ home }}</a></p>
+      <p><a class="button" href="{{ url_for('web.index') }}">{{ home }}</a></p>
     </section>
   </main>
 </body>

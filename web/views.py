@@ -1,23 +1,24 @@
-from flask import jsonify, render_template
+"""The home page and the health check: the only pages that belong to no single feature."""
+
+from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from core import bp
+from accounts.forms import NameConsentForm
+from badges.services import badges_of
+from campaigns.services import campaign_status, visible_campaigns
 from core.access import public
 from core.clock import local_date, now
+from leaderboards.services import unit_position
 from models import db
+
+bp = Blueprint("web", __name__)
 
 
 @bp.route("/")
 @public
 def index():
     if current_user.is_authenticated:
-        # Imported here because these feature packages import core themselves.
-        from accounts.forms import NameConsentForm
-        from badges.services import badges_of
-        from campaigns.services import campaign_status, visible_campaigns
-        from leaderboards.services import unit_position
-
         at = now()
         campaigns = visible_campaigns(current_user)
         running = [
@@ -27,7 +28,7 @@ def index():
         ]
         upcoming = [campaign for campaign in campaigns if campaign_status(campaign, at) == "scheduled"]
         return render_template(
-            "core/home.html",
+            "web/home.html",
             user=current_user,
             badges=badges_of(current_user)[:3],
             running=running,
@@ -35,7 +36,7 @@ def index():
             # Asked once, here, until answered; changed later on the personal page.
             consent_form=NameConsentForm(current_user) if current_user.public_name_consent is None else None,
         )
-    return render_template("core/landing.html")
+    return render_template("web/landing.html")
 
 
 @bp.route("/healthz")
