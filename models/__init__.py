@@ -114,6 +114,7 @@ from models.scoring import (  # noqa: E402
 from models.screens import EventSession, ScreenLink  # noqa: E402
 from models.training import Completion, Course  # noqa: E402
 from models.units import Unit  # noqa: E402
+from models.versions import ScoreVersion  # noqa: E402
 
 __all__ = [
     "db",
@@ -130,6 +131,7 @@ __all__ = [
     "EventSession",
     "Question",
     "Quiz",
+    "ScoreVersion",
     "ScreenLink",
     "Campaign",
     "CampaignResult",
