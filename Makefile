@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 3
 
-.PHONY: run serve test lint translations translations-update e2e-deps clean
+.PHONY: run serve test test-fast lint translations translations-update e2e-deps clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,16 @@ e2e-deps:
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/xenon --max-absolute C --exclude "demo/*,tests/*,migrations/*,bench/*,.venv/*" .
+	$(BIN)/mypy
 
 test: $(VENV)/.installed-dev translations e2e-deps lint
 	$(BIN)/python -m pytest
+
+# While working: all but the browser journeys and the few slow tests (markers: tests/conftest.py), in two
+# processes on SQLite (each its own database file); in one on TEST_DATABASE_URL, which they would share.
+test-fast: $(VENV)/.installed-dev translations
+	$(BIN)/python -m pytest -q -m "not browser and not slow" -n $(if $(TEST_DATABASE_URL),0,2)
 
 clean:
 	rm -rf $(VENV) instance/thidua.db* .pytest_cache

@@ -6,6 +6,13 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from werkzeug.security import DEFAULT_PBKDF2_ITERATIONS
+
+# werkzeug's default scrypt cost (n=2^15, r=8), and OWASP's floor for PBKDF2-HMAC-SHA256.
+SCRYPT_N = 2**15
+SCRYPT_R = 8
+MIN_PBKDF2_ITERATIONS = 600_000
+
 # A CSP host or scheme source (https://signage.example, https://*.example:8443, https:) or 'self'.
 SOURCE = re.compile(r"'self'|[a-z][a-z0-9+.-]*:(//(\*\.)?[a-z0-9.-]+(:[0-9]+)?)?", re.IGNORECASE)
 
@@ -38,6 +45,34 @@ def _frame_ancestors(value: str) -> str:
     return " ".join(sources)
 
 
+def _is_strong_hash_method(name: str, args: list[str]) -> bool:
+    """Whether werkzeug's method costs at least its scrypt default or PBKDF2 at OWASP's floor.
+
+    Raises ValueError for a method werkzeug cannot use."""
+    if name == "scrypt" and len(args) in (0, 3):
+        n, r, _p = map(int, args) if args else (SCRYPT_N, SCRYPT_R, 1)
+        return n >= SCRYPT_N and r >= SCRYPT_R
+    if name == "pbkdf2" and len(args) <= 2:
+        digest = args[0] if args else "sha256"
+        iterations = int(args[1]) if len(args) == 2 else DEFAULT_PBKDF2_ITERATIONS
+        return digest in ("sha256", "sha512") and iterations >= MIN_PBKDF2_ITERATIONS
+    raise ValueError(name)
+
+
+def _password_hash_method(value: str, production: bool) -> str:
+    """werkzeug's method for new password hashes; production refuses one cheaper than its defaults."""
+    name, *args = value.split(":")
+    try:
+        strong = _is_strong_hash_method(name, args)
+    except ValueError:
+        raise RuntimeError("PASSWORD_HASH_METHOD takes scrypt[:n:r:p] or pbkdf2[:hash[:iterations]]") from None
+    if production and not strong:
+        raise RuntimeError(
+            "PASSWORD_HASH_METHOD must be scrypt, or pbkdf2 with 600,000 iterations or more, in production"
+        )
+    return value
+
+
 def config_from_env(instance_path: str) -> dict:
     """Build the Flask config; production refuses to start without its secrets."""
     production = os.environ.get("THIDUA_ENV", "development") == "production"
@@ -53,6 +88,8 @@ def config_from_env(instance_path: str) -> dict:
         # Keyed hashes of phone numbers; separate from SECRET_KEY so rotating one keeps the other.
         "HASH_KEY": hash_key or _instance_secret(instance_path, "hash_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # How new passwords are hashed (werkzeug's method string); tests use a cheap one.
+        "PASSWORD_HASH_METHOD": _password_hash_method(os.environ.get("PASSWORD_HASH_METHOD", "scrypt"), production),
         # Links in QR codes and on screens; the request's Host header is never trusted for them.
         "PUBLIC_URL": public_url or "http://127.0.0.1:5000",
         "SESSION_COOKIE_HTTPONLY": True,

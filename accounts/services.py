@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -19,8 +20,10 @@ from core.clock import now
 from core.csv_import import RowError, read_csv
 from core.labels import ROLE_LABELS
 from core.privacy import is_valid_phone, keyed_hash, normalise_phone
+from domain.enums import Role
 from models import BadgeAward, Campaign, Completion, Contribution, MemberScore, Unit, User, db
 from models.accounts import new_session_nonce
+from scoring import bump_versions_scoped_at
 
 MIN_PASSWORD_LENGTH = 8
 # zxcvbn's score 3 means at least 10^8 guesses: out of reach of throttled sign-in and costly offline.
@@ -44,7 +47,7 @@ def _common_passwords() -> frozenset[str]:
 
 @cache
 def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(8))
+    return hash_password(secrets.token_hex(8))
 
 
 def normalise_username(username: str) -> str:
@@ -108,8 +111,8 @@ def end_all_sessions(user: User) -> None:
 
 
 def hash_password(password: str) -> str:
-    """One scrypt hash, ~0.1 s here: keep it out of write transactions when there are many."""
-    return generate_password_hash(password)
+    """One hash by PASSWORD_HASH_METHOD (scrypt, ~0.1 s here): keep many out of write transactions."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def set_password(user: User, password: str) -> None:
@@ -164,7 +167,7 @@ def username_taken(username: str, exclude_id: int | None = None) -> bool:
     query = select(func.count()).select_from(User).where(User.username == normalise_username(username))
     if exclude_id is not None:
         query = query.where(User.id != exclude_id)
-    return db.session.scalar(query) > 0
+    return db.session.execute(query).scalar_one() > 0
 
 
 @dataclass
@@ -179,11 +182,8 @@ class UserFields:
     phone: str = ""
 
 
-def user_problems(
-    actor: User, fields: UserFields, user: User | None = None, taken: set[str] | None = None
-) -> list[str]:
-    """Every reason these fields cannot be saved (as a new account, or onto `user`); `taken` is the
-    usernames in use when the caller looked them up in bulk (an import), saving a query per row."""
+def _name_problems(fields: UserFields, user: User | None, taken: set[str] | None) -> list[str]:
+    """A well-formed username nobody else has, and a display name."""
     problems = []
     username = normalise_username(fields.username)
     if not USERNAME_PATTERN.fullmatch(username):
@@ -192,10 +192,21 @@ def user_problems(
         problems.append(_("Tên đăng nhập %(username)s đã được dùng.", username=username))
     if not fields.display_name.strip() or len(fields.display_name) > 120:
         problems.append(_("Họ tên là bắt buộc (tối đa 120 ký tự)."))
-    if fields.role not in ROLE_LABELS:
-        problems.append(_("Vai trò không hợp lệ: %(role)s.", role=fields.role))
-    elif fields.role not in assignable_roles(actor.role):
-        problems.append(_("Bạn chỉ có thể cấp vai trò thấp hơn vai trò của mình."))
+    return problems
+
+
+def _role_problems(actor: User, role: str) -> list[str]:
+    """A known role, lower than the actor's own (the province admin gives any)."""
+    if role not in ROLE_LABELS:
+        return [_("Vai trò không hợp lệ: %(role)s.", role=role)]
+    if role not in assignable_roles(actor.role):
+        return [_("Bạn chỉ có thể cấp vai trò thấp hơn vai trò của mình.")]
+    return []
+
+
+def _unit_kind_problems(fields: UserFields) -> list[str]:
+    """A home unit that is not a team, a team and a youth union of their kinds, and one for a team leader."""
+    problems = []
     if fields.home_unit is None:
         problems.append(_("Đơn vị cơ sở là bắt buộc."))
     elif fields.home_unit.kind in ("team", "youth_union"):
@@ -208,9 +219,27 @@ def user_problems(
             problems.append(message)
     if fields.role == "team_leader" and fields.team is None and fields.youth_union is None:
         problems.append(_("Tổ trưởng phải thuộc một tổ hoặc chi đoàn."))
-    for unit in (fields.home_unit, fields.team, fields.youth_union):
-        if unit is not None and not may_manage_unit(actor, unit):
-            problems.append(_("Bạn không quản lý đơn vị %(code)s.", code=unit.code))
+    return problems
+
+
+def _scope_problems(actor: User, fields: UserFields) -> list[str]:
+    """Every unit named must be one the actor manages."""
+    return [
+        _("Bạn không quản lý đơn vị %(code)s.", code=unit.code)
+        for unit in (fields.home_unit, fields.team, fields.youth_union)
+        if unit is not None and not may_manage_unit(actor, unit)
+    ]
+
+
+def user_problems(
+    actor: User, fields: UserFields, user: User | None = None, taken: set[str] | None = None
+) -> list[str]:
+    """Every reason these fields cannot be saved (as a new account, or onto `user`); `taken` is the
+    usernames in use when the caller looked them up in bulk (an import), saving a query per row."""
+    problems = _name_problems(fields, user, taken)
+    problems += _role_problems(actor, fields.role)
+    problems += _unit_kind_problems(fields)
+    problems += _scope_problems(actor, fields)
     if fields.phone and not is_valid_phone(fields.phone):
         problems.append(_("Số điện thoại không hợp lệ."))
     return problems
@@ -219,7 +248,9 @@ def user_problems(
 def _apply(user: User, fields: UserFields) -> None:
     user.username = normalise_username(fields.username)
     user.display_name = fields.display_name.strip()
-    user.role = fields.role
+    user.role = Role(fields.role)  # user_problems has checked it is one
+    if fields.home_unit is None:  # user_problems refuses it; callers check those first
+        raise ValueError("an account needs a home unit")
     user.home_unit = fields.home_unit
     user.team = fields.team
     user.youth_union = fields.youth_union
@@ -238,12 +269,22 @@ def create_user(fields: UserFields) -> tuple[User, str]:
     return user, password
 
 
+def _places(user: User) -> set[int]:
+    """Every unit whose boards may list this person: their units and those units' ancestors."""
+    return {unit_id for unit in (user.home_unit, user.team, user.youth_union) if unit for unit_id in unit.ancestor_ids}
+
+
 def update_user(user: User, fields: UserFields) -> None:
-    """Save edited account fields; a changed role ends the user's sessions."""
+    """Save edited account fields; a changed role ends the user's sessions, a move refreshes boards."""
     role_changed = user.role != fields.role
+    places_before = _places(user)
     _apply(user, fields)
     if role_changed:
         end_all_sessions(user)
+    places_after = _places(user)
+    if places_after != places_before:
+        # Member boards show a person's home unit and filter by place: cached ones must be rebuilt.
+        bump_versions_scoped_at(places_before | places_after)
 
 
 # --- actions on accounts, each recorded in the audit log in the caller's transaction ------------
@@ -448,7 +489,7 @@ def erase_personal_data(user: User) -> None:
     attached to an anonymous, locked account."""
     user.username = f"da-xoa-{user.id}"
     user.display_name = f"Đã xoá #{user.id}"  # stored, not shown as interface text
-    user.password_hash = generate_password_hash(secrets.token_hex(16))
+    user.password_hash = hash_password(secrets.token_hex(16))
     user.phone_hash = None
     user.public_name_consent = None
     user.public_name_consent_at = None

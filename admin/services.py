@@ -9,8 +9,10 @@ from audit.services import record
 from core.access import may_manage_unit
 from core.csv_import import RowError, parse_count, read_csv
 from core.labels import KIND_LABELS
+from domain.enums import UnitKind
 from models import Unit, User, db
 from models.units import PARENT_KINDS, POPULATION_KINDS
+from scoring import bump_versions_scoped_at
 
 UNIT_COLUMNS = ("code", "name", "kind", "parent_code")
 UNIT_OPTIONAL_COLUMNS = ("adult_population", "member_count")
@@ -93,7 +95,7 @@ def update_unit(unit: Unit, fields: UnitFields) -> None:
     old_path = unit.path
     unit.code = fields.code.upper()
     unit.name = fields.name
-    unit.kind = fields.kind
+    unit.kind = UnitKind(fields.kind)  # unit_problems has checked it is one
     unit.parent = fields.parent
     unit.adult_population = fields.adult_population
     unit.member_count = fields.member_count
@@ -122,14 +124,17 @@ def _unit_facts(unit: Unit) -> dict:
 def add_unit(actor: User, fields: UnitFields) -> Unit:
     """Create a unit for `actor` (checked with unit_problems) and log it."""
     unit = create_unit(fields)
+    bump_versions_scoped_at(unit.ancestor_ids)  # a new unit joins its campaigns' boards
     record(actor, "unit.create", unit, unit, after=_unit_facts(unit))
     return unit
 
 
 def change_unit(actor: User, unit: Unit, fields: UnitFields) -> None:
     """Save an edited unit and log what changed (a new name is logged as changed, not spelled out)."""
-    before, old_name = _unit_facts(unit), unit.name
+    before, old_name, old_ancestors = _unit_facts(unit), unit.name, unit.ancestor_ids
     update_unit(unit, fields)
+    # Population, name or place: boards show all three, where the unit was and where it is now.
+    bump_versions_scoped_at([*old_ancestors, *unit.ancestor_ids])
     after = _unit_facts(unit)
     changed = [key for key in before if before[key] != after[key]]
     if changed or unit.name != old_name:
@@ -188,4 +193,5 @@ def import_units(actor: User, data: bytes) -> tuple[int, list[RowError]]:
             fields.parent = created[fields.parent.code]
         created[fields.code] = unit = create_unit(fields)
         record(actor, "unit.import", unit, unit, after=_unit_facts(unit))
+    bump_versions_scoped_at({unit_id for unit in created.values() for unit_id in unit.ancestor_ids})
     return len(created), []

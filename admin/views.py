@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -59,7 +61,7 @@ def _optional_unit(code: str | None) -> Unit | None:
     return find_unit(code) if code and code.strip() else None
 
 
-def _unit_choices() -> list[Unit]:
+def _unit_choices() -> Sequence[Unit]:
     """Units offered in the code pickers: what the actor manages, biggest kinds first."""
     return db.session.scalars(
         select(Unit).where(managed_units_clause(current_user)).order_by(Unit.path).limit(500)
@@ -147,7 +149,7 @@ def edit_unit(code: str):
     form = UnitForm(obj=unit)
     if request.method == "GET":
         form.parent_code.data = unit.parent.code if unit.parent else ""
-    problems = []
+    problems: list[str] = []
     if form.validate_on_submit():
         fields, problems = _unit_fields(form)
         problems += unit_problems(current_user, fields, unit=unit)
@@ -259,7 +261,7 @@ def edit_user(user_id: int):
         form.team_code.data = user.team.code if user.team else ""
         form.youth_union_code.data = user.youth_union.code if user.youth_union else ""
         form.phone.data = ""
-    problems = []
+    problems: list[str] = []
     if form.validate_on_submit():
         fields, problems = _user_fields(form)
         problems += user_problems(current_user, fields, user=user)

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select
 
 from core.access import managed_units_clause
 from core.clock import now
@@ -59,20 +59,43 @@ def record(
     at: datetime | None = None,
 ) -> AuditEntry:
     """Add one entry to the current transaction. `target` is a model instance with an id (flushed)."""
+    added = AuditEntry(**entry(actor, action, target, unit, before, after, at))
+    db.session.add(added)
+    return added
+
+
+def entry(
+    actor: User | None,
+    action: str,
+    target: Any,
+    unit: Unit | None,
+    before: dict | None = None,
+    after: dict | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The values of one entry, for `record_many`; `record` takes the same arguments."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    entry = AuditEntry(
-        at=at or now(),
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        target_type=target.__tablename__,
-        target_id=target.id,
-        unit_id=unit.id if unit is not None else None,
-        before=before,
-        after=after,
-    )
-    db.session.add(entry)
-    return entry
+    return {
+        "at": at or now(),
+        "actor_id": actor.id if actor is not None else None,
+        "action": action,
+        "target_type": target.__tablename__,
+        "target_id": target.id,
+        "unit_id": unit.id if unit is not None else None,
+        "before": before,
+        "after": after,
+    }
+
+
+def record_many(entries: list[dict[str, Any]]) -> None:
+    """Add many entries in one INSERT, in the current transaction (bulk approvals).
+
+    Added to the session one by one they would be flushed one statement each on SQLite, which cannot
+    say which id a multi-row INSERT gave to which row.
+    """
+    if entries:
+        db.session.execute(insert(AuditEntry), entries)
 
 
 def readable_entries(reader: User) -> Select:

@@ -1,23 +1,26 @@
 """Badge rules, checked when points land: each badge once per campaign and subject, even when two
 events race (a unique constraint decides), with a notification for the member."""
 
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from domain.enums import BadgeKind, ContributionStatus
 from models import Attempt, BadgeAward, Campaign, Contribution, Notification, User, db
 
 BADGE_LABELS = {
-    "first_contribution": _l("Đóng góp đầu tiên"),
-    "helped_10": _l("Đã giúp 10 người dân"),
-    "helped_50": _l("Đã giúp 50 người dân"),
-    "paperless_streak_7": _l("7 ngày không giấy liên tiếp"),
-    "perfect_quiz": _l("Bài kiểm tra điểm tuyệt đối"),
-    "top_three": _l("Top 3 chiến dịch"),
+    BadgeKind.FIRST_CONTRIBUTION: _l("Đóng góp đầu tiên"),
+    BadgeKind.HELPED_10: _l("Đã giúp 10 người dân"),
+    BadgeKind.HELPED_50: _l("Đã giúp 50 người dân"),
+    BadgeKind.PAPERLESS_STREAK_7: _l("7 ngày không giấy liên tiếp"),
+    BadgeKind.PERFECT_QUIZ: _l("Bài kiểm tra điểm tuyệt đối"),
+    BadgeKind.TOP_THREE: _l("Top 3 chiến dịch"),
 }
 STREAK_DAYS = 7
 HELPED_THRESHOLDS = (10, 50)
@@ -77,83 +80,85 @@ def _grant(campaign_id: int, kind: str, subject: str, unit_id: int, at: datetime
     return bool(grant_many([Earned(campaign_id, kind, subject, unit_id, member_id)], at))
 
 
-def _approved(member_id: int, campaign_id: int):
-    return select(Contribution).where(
-        Contribution.member_id == member_id,
-        Contribution.campaign_id == campaign_id,
-        Contribution.status == "approved",
+Pair = tuple[int, int]  # (campaign id, member id)
+
+
+def _approved_of(pairs: Collection[Pair]) -> tuple:
+    """Conditions for the approved contributions of these pairs (and of a few others: callers filter)."""
+    return (
+        Contribution.status == ContributionStatus.APPROVED,
+        Contribution.campaign_id.in_({campaign_id for campaign_id, _member_id in pairs}),
+        Contribution.member_id.in_({member_id for _campaign_id, member_id in pairs}),
     )
 
 
+def _people_helped(pairs: set[Pair]) -> dict[Pair, int]:
+    """How many beneficiaries each pair's approved work has counted, in one grouped query."""
+    if not pairs:
+        return {}
+    rows = db.session.execute(
+        select(Contribution.campaign_id, Contribution.member_id, func.count())
+        .where(*_approved_of(pairs), Contribution.beneficiary_hash.isnot(None))
+        .group_by(Contribution.campaign_id, Contribution.member_id)
+    )
+    return {
+        (campaign_id, member_id): count for campaign_id, member_id, count in rows if (campaign_id, member_id) in pairs
+    }
+
+
+def _days_worked(since: dict[Pair, date]) -> dict[Pair, set[date]]:
+    """Each pair's approved days from two streak lengths before its earliest new day, in one query."""
+    if not since:
+        return {}
+    window = timedelta(days=2 * STREAK_DAYS)
+    rows = db.session.execute(
+        select(Contribution.campaign_id, Contribution.member_id, Contribution.occurred_on)
+        .distinct()
+        .where(*_approved_of(since), Contribution.occurred_on > min(since.values()) - window)
+    )
+    days: dict[Pair, set[date]] = defaultdict(set)
+    for campaign_id, member_id, day in rows:
+        first = since.get((campaign_id, member_id))
+        if first is not None and day > first - window:
+            days[(campaign_id, member_id)].add(day)
+    return days
+
+
+def check_contribution_badges_many(contributions: Sequence[Contribution], at: datetime) -> set[tuple[int, str, str]]:
+    """After contributions are approved (flushed): first contribution, people helped, paperless streak,
+    in a few grouped queries however many they are; returns the (campaign, kind, subject) of new badges."""
+    homes: dict[Pair, int] = {}
+    helping: set[Pair] = set()
+    since: dict[Pair, date] = {}
+    for contribution in contributions:
+        pair = (contribution.campaign_id, contribution.member_id)
+        homes[pair] = contribution.member.home_unit_id
+        if contribution.beneficiary_hash is not None:
+            helping.add(pair)
+        if contribution.campaign.template == "paperless_week":
+            since[pair] = min(since.get(pair, contribution.occurred_on), contribution.occurred_on)
+    kinds: dict[Pair, list[str]] = {pair: [BadgeKind.FIRST_CONTRIBUTION] for pair in homes}
+    for pair, helped in _people_helped(helping).items():
+        kinds[pair] += [f"helped_{threshold}" for threshold in HELPED_THRESHOLDS if helped >= threshold]
+    for pair, days in _days_worked(since).items():
+        if _has_streak(days):
+            kinds[pair].append(BadgeKind.PAPERLESS_STREAK_7)
+    # Sorted: concurrent approvals insert badge rows in one order and cannot deadlock.
+    earned = [
+        Earned(campaign_id, kind, f"member:{member_id}", homes[campaign_id, member_id], member_id)
+        for (campaign_id, member_id), pair_kinds in sorted(kinds.items())
+        for kind in pair_kinds
+    ]
+    return grant_many(earned, at)
+
+
 def check_contribution_badges(contribution: Contribution, at: datetime) -> list[str]:
-    """After a contribution is approved: first contribution, people helped, paperless streak."""
-    member, campaign_id = contribution.member, contribution.campaign_id
-    subject, unit_id = f"member:{member.id}", member.home_unit_id
-    earned = []
-    if _grant(campaign_id, "first_contribution", subject, unit_id, at, member):
-        earned.append("first_contribution")
-    if contribution.beneficiary_hash is not None:
-        helped = db.session.scalar(
-            select(func.count()).select_from(
-                _approved(member.id, campaign_id).where(Contribution.beneficiary_hash.isnot(None)).subquery()
-            )
-        )
-        for threshold in HELPED_THRESHOLDS:
-            if helped >= threshold and _grant(campaign_id, f"helped_{threshold}", subject, unit_id, at, member):
-                earned.append(f"helped_{threshold}")
-    if contribution.campaign.template == "paperless_week":
-        days = set(
-            db.session.scalars(
-                select(Contribution.occurred_on).where(
-                    Contribution.member_id == member.id,
-                    Contribution.campaign_id == campaign_id,
-                    Contribution.status == "approved",
-                    Contribution.occurred_on > contribution.occurred_on - timedelta(days=2 * STREAK_DAYS),
-                )
-            )
-        )
-        if _has_streak(days) and _grant(campaign_id, "paperless_streak_7", subject, unit_id, at, member):
-            earned.append("paperless_streak_7")
-    return earned
+    """After one contribution is approved: the kinds of the badges it newly earned."""
+    return sorted(kind for _campaign_id, kind, _subject in check_contribution_badges_many([contribution], at))
 
 
 def _has_streak(days: set) -> bool:
     return any(all(day + timedelta(days=offset) in days for offset in range(STREAK_DAYS)) for day in days)
-
-
-def award_history_badges(campaign_ids: list[int], at: datetime) -> int:
-    """The contribution badges earned by approved work written in bulk (the demo seed), in a few
-    grouped queries rather than one check per contribution; returns how many were new."""
-    approved = (Contribution.campaign_id.in_(campaign_ids), Contribution.status == "approved")
-    earned = []
-    for campaign_id, member_id, unit_id, helped in db.session.execute(
-        select(
-            Contribution.campaign_id,
-            Contribution.member_id,
-            User.home_unit_id,
-            func.count(Contribution.beneficiary_hash),
-        )
-        .join(User, User.id == Contribution.member_id)
-        .where(*approved)
-        .group_by(Contribution.campaign_id, Contribution.member_id, User.home_unit_id)
-    ):
-        kinds = ["first_contribution"] + [f"helped_{n}" for n in HELPED_THRESHOLDS if helped >= n]
-        earned += [Earned(campaign_id, kind, f"member:{member_id}", unit_id, member_id) for kind in kinds]
-    days: dict[tuple, set] = {}
-    for campaign_id, member_id, unit_id, day in db.session.execute(
-        select(Contribution.campaign_id, Contribution.member_id, User.home_unit_id, Contribution.occurred_on)
-        .distinct()
-        .join(User, User.id == Contribution.member_id)
-        .join(Campaign, Campaign.id == Contribution.campaign_id)
-        .where(*approved, Campaign.template == "paperless_week")
-    ):
-        days.setdefault((campaign_id, member_id, unit_id), set()).add(day)
-    earned += [
-        Earned(campaign_id, "paperless_streak_7", f"member:{member_id}", unit_id, member_id)
-        for (campaign_id, member_id, unit_id), member_days in days.items()
-        if _has_streak(member_days)
-    ]
-    return len(grant_many(earned, at))
 
 
 def check_attempt_badges(attempt: Attempt, at: datetime) -> list[str]:
@@ -181,7 +186,7 @@ def award_top_three(campaign: Campaign, standings: dict, at: datetime) -> int:
     )
 
 
-def recent_badges(campaign: Campaign, limit: int = 8) -> list[BadgeAward]:
+def recent_badges(campaign: Campaign, limit: int = 8) -> Sequence[BadgeAward]:
     return db.session.scalars(
         select(BadgeAward)
         .where(BadgeAward.campaign_id == campaign.id)
@@ -190,7 +195,7 @@ def recent_badges(campaign: Campaign, limit: int = 8) -> list[BadgeAward]:
     ).all()
 
 
-def badges_of(member: User) -> list[BadgeAward]:
+def badges_of(member: User) -> Sequence[BadgeAward]:
     return db.session.scalars(
         select(BadgeAward).where(BadgeAward.member_id == member.id).order_by(BadgeAward.awarded_at.desc())
     ).all()

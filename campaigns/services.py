@@ -2,60 +2,100 @@
 
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
-from audit.services import record
-from badges.services import check_contribution_badges
+from audit.services import entry as audit_entry
+from audit.services import record, record_many
+from badges.services import check_contribution_badges, check_contribution_badges_many
 from campaigns.photos import delete_photo, save_photo
 from campaigns.presets import PRESETS
 from core.access import managed_members_clause, may_manage_unit, may_manage_user
-from core.clock import iso_week_start, local_date
 from core.privacy import keyed_hash, masked
-from core.rules import Refused
 from core.text import ascii_slug
-from models import ActivityType, Campaign, Contribution, Unit, User, db
-from scoring import Award, award, credited_unit_ids, reverse_cause
+from domain.campaigns import (
+    MAX_CAMPAIGN_DAYS,
+    LifecycleRefusal,
+    archive_refusal,
+    end_early_refusal,
+    extend_refusal,
+    publish_refusal,
+    status_at,
+    too_long,
+)
+from domain.contributions import (
+    MAX_QUANTITY,
+    accepted_dates,
+    cap_refusal,
+    cap_window,
+    date_refusal,
+    quantity_accepted,
+)
+from domain.enums import CampaignStatus, CapWindow, ContributionStatus, LedgerCause, Role, UnitKind
+from domain.refusals import Refused
+from models import ActivityType, Campaign, Contribution, ScoreVersion, Unit, User, db
+from scoring import Award, award, award_many, bump_versions, credited_unit_ids, reverse_cause
 
 STATUS_LABELS = {
-    "draft": _l("Bản nháp"),
-    "scheduled": _l("Sắp diễn ra"),
-    "active": _l("Đang diễn ra"),
-    "ended": _l("Đã kết thúc"),
-    "archived": _l("Đã lưu trữ"),
+    CampaignStatus.DRAFT: _l("Bản nháp"),
+    CampaignStatus.SCHEDULED: _l("Sắp diễn ra"),
+    CampaignStatus.ACTIVE: _l("Đang diễn ra"),
+    CampaignStatus.ENDED: _l("Đã kết thúc"),
+    CampaignStatus.ARCHIVED: _l("Đã lưu trữ"),
 }
 CONTRIBUTION_STATUS_LABELS = {
-    "pending": _l("Chờ duyệt"),
-    "approved": _l("Đã duyệt"),
-    "rejected": _l("Bị từ chối"),
+    ContributionStatus.PENDING: _l("Chờ duyệt"),
+    ContributionStatus.APPROVED: _l("Đã duyệt"),
+    ContributionStatus.REJECTED: _l("Bị từ chối"),
 }
-CAP_WINDOW_LABELS = {"day": _l("mỗi ngày"), "week": _l("mỗi tuần"), "campaign": _l("cả chiến dịch")}
-RANKABLE_KINDS = ("ward", "quarter", "youth_union", "team", "agency")
-CONTRIBUTION_CAUSES = ("contribution", "correction")
-MAX_QUANTITY = 1000
-MAX_CAMPAIGN_DAYS = 366
+CAP_WINDOW_LABELS = {
+    CapWindow.DAY: _l("mỗi ngày"),
+    CapWindow.WEEK: _l("mỗi tuần"),
+    CapWindow.CAMPAIGN: _l("cả chiến dịch"),
+}
+RANKABLE_KINDS = (UnitKind.WARD, UnitKind.QUARTER, UnitKind.YOUTH_UNION, UnitKind.TEAM, UnitKind.AGENCY)
+CONTRIBUTION_CAUSES = (LedgerCause.CONTRIBUTION, LedgerCause.CORRECTION)
 
 
 # --- lifecycle -------------------------------------------------------------------------------
 
 
-def campaign_status(campaign: Campaign, at: datetime) -> str:
+def campaign_status(campaign: Campaign, at: datetime) -> CampaignStatus:
     """draft → scheduled → active → ended → archived, read off the clock every time."""
-    if campaign.archived_at is not None:
-        return "archived"
-    if campaign.published_at is None:
-        return "draft"
-    if at < campaign.starts_at:
-        return "scheduled"
-    if at < campaign.ends_at:
-        return "active"
-    return "ended"
+    return status_at(
+        published_at=campaign.published_at,
+        archived_at=campaign.archived_at,
+        starts_at=campaign.starts_at,
+        ends_at=campaign.ends_at,
+        at=at,
+    )
+
+
+# What the user reads when a lifecycle step is refused (domain.campaigns says which).
+_LIFECYCLE_MESSAGES = {
+    LifecycleRefusal.NOT_A_DRAFT: _l("Chỉ bản nháp mới được công bố."),
+    LifecycleRefusal.NO_ACTIVITY_TYPES: _l("Hãy thêm ít nhất một loại hoạt động trước khi công bố."),
+    LifecycleRefusal.END_PASSED: _l("Thời điểm kết thúc đã qua; hãy gia hạn trước khi công bố."),
+    LifecycleRefusal.ALREADY_ENDED: _l("Chiến dịch đã kết thúc, không thể gia hạn."),
+    LifecycleRefusal.END_NOT_LATER: _l("Thời điểm kết thúc mới phải sau thời điểm kết thúc hiện tại."),
+    LifecycleRefusal.TOO_LONG: _l("Một chiến dịch kéo dài tối đa %(n)d ngày.", n=MAX_CAMPAIGN_DAYS),
+    LifecycleRefusal.NOT_ACTIVE: _l("Chỉ chiến dịch đang diễn ra mới kết thúc sớm được."),
+    LifecycleRefusal.NOT_ENDED: _l("Chỉ chiến dịch đã kết thúc mới được lưu trữ."),
+}
+
+
+def _refuse_step(refusal: LifecycleRefusal | None) -> None:
+    """Raise Refused with the user's message when the domain refuses a lifecycle step."""
+    if refusal is not None:
+        raise Refused(str(_LIFECYCLE_MESSAGES[refusal]))
 
 
 def in_scope(user: User, campaign: Campaign) -> bool:
@@ -105,7 +145,7 @@ def campaign_problems(actor: User, fields: CampaignFields, at: datetime) -> list
         problems.append(_("Hãy chọn ít nhất một cấp được xếp hạng."))
     if fields.ends_at <= fields.starts_at:
         problems.append(_("Thời điểm kết thúc phải sau thời điểm bắt đầu."))
-    elif fields.ends_at - fields.starts_at > timedelta(days=MAX_CAMPAIGN_DAYS):
+    elif too_long(fields.starts_at, fields.ends_at):
         problems.append(_("Một chiến dịch kéo dài tối đa %(n)d ngày.", n=MAX_CAMPAIGN_DAYS))
     if fields.ends_at <= at:
         problems.append(_("Thời điểm kết thúc đã qua."))
@@ -152,6 +192,7 @@ def create_campaign(actor: User, fields: CampaignFields) -> Campaign:
         )
     db.session.add(campaign)
     db.session.flush()
+    db.session.add(ScoreVersion(campaign_id=campaign.id, version=0))  # what its boards and screens key on
     record(actor, "campaign.create", campaign, campaign.scope_unit, after=_campaign_facts(campaign))
     return campaign
 
@@ -173,12 +214,8 @@ def _record_campaign_change(actor: User, action: str, campaign: Campaign, before
 
 def publish(actor: User, campaign: Campaign, at: datetime) -> None:
     """Make a draft visible: scheduled or active depending on the clock."""
-    if campaign_status(campaign, at) != "draft":
-        raise Refused(_("Chỉ bản nháp mới được công bố."))
-    if not campaign.activity_types:
-        raise Refused(_("Hãy thêm ít nhất một loại hoạt động trước khi công bố."))
-    if campaign.ends_at <= at:
-        raise Refused(_("Thời điểm kết thúc đã qua; hãy gia hạn trước khi công bố."))
+    status = campaign_status(campaign, at)
+    _refuse_step(publish_refusal(status, len(campaign.activity_types), campaign.ends_at, at))
     before = _campaign_facts(campaign)
     campaign.published_at = at
     _record_campaign_change(actor, "campaign.publish", campaign, before, at)
@@ -186,12 +223,8 @@ def publish(actor: User, campaign: Campaign, at: datetime) -> None:
 
 def extend(actor: User, campaign: Campaign, new_end: datetime, at: datetime) -> None:
     """Move the end later; only while the campaign has not ended."""
-    if campaign_status(campaign, at) not in ("draft", "scheduled", "active"):
-        raise Refused(_("Chiến dịch đã kết thúc, không thể gia hạn."))
-    if new_end <= campaign.ends_at:
-        raise Refused(_("Thời điểm kết thúc mới phải sau thời điểm kết thúc hiện tại."))
-    if new_end - campaign.starts_at > timedelta(days=MAX_CAMPAIGN_DAYS):
-        raise Refused(_("Một chiến dịch kéo dài tối đa %(n)d ngày.", n=MAX_CAMPAIGN_DAYS))
+    status = campaign_status(campaign, at)
+    _refuse_step(extend_refusal(status, campaign.starts_at, campaign.ends_at, new_end))
     before = _campaign_facts(campaign)
     campaign.ends_at = new_end
     _record_campaign_change(actor, "campaign.extend", campaign, before, at)
@@ -199,8 +232,7 @@ def extend(actor: User, campaign: Campaign, new_end: datetime, at: datetime) -> 
 
 def end_early(actor: User, campaign: Campaign, at: datetime) -> None:
     """Stop an active campaign now; the scheduler then freezes its results."""
-    if campaign_status(campaign, at) != "active":
-        raise Refused(_("Chỉ chiến dịch đang diễn ra mới kết thúc sớm được."))
+    _refuse_step(end_early_refusal(campaign_status(campaign, at)))
     before = _campaign_facts(campaign)
     campaign.ends_at = at
     _record_campaign_change(actor, "campaign.end", campaign, before, at)
@@ -208,8 +240,7 @@ def end_early(actor: User, campaign: Campaign, at: datetime) -> None:
 
 def archive(actor: User, campaign: Campaign, at: datetime) -> None:
     """Hide an ended campaign from the running lists; its results stay."""
-    if campaign_status(campaign, at) != "ended":
-        raise Refused(_("Chỉ chiến dịch đã kết thúc mới được lưu trữ."))
+    _refuse_step(archive_refusal(campaign_status(campaign, at)))
     before = _campaign_facts(campaign)
     campaign.archived_at = at
     _record_campaign_change(actor, "campaign.archive", campaign, before, at)
@@ -270,6 +301,7 @@ def save_activity_type(
     if fields.target_kind is None:
         activity.target_value = None
     db.session.flush()
+    bump_versions([campaign.id])  # targets and the headline rank the target boards
     record(actor, "activity.save", activity, campaign.scope_unit, before=before, after=_activity_facts(activity))
     return activity
 
@@ -321,28 +353,23 @@ class LogRequest:
 
 def allowed_dates(campaign: Campaign, at: datetime) -> tuple[date, date]:
     """The first and last day a contribution may say it happened: inside the campaign, not future."""
-    last = min(local_date(campaign.ends_at - timedelta(microseconds=1)), local_date(at))
-    return local_date(campaign.starts_at), last
+    return accepted_dates(campaign.starts_at, campaign.ends_at, at)
 
 
 def _cap_window(activity: ActivityType, day: date) -> tuple[date, date]:
-    if activity.cap_window == "week":
-        start = iso_week_start(day)
-        return start, start + timedelta(days=6)
-    if activity.cap_window == "campaign":
-        return date.min, date.max
-    return day, day
+    return cap_window(activity.cap_window, day)
 
 
 def _counted_so_far(member: User, activity: ActivityType, first: date, last: date) -> int:
-    return db.session.scalar(
+    """What the member logged of this activity between these days, pending or approved."""
+    return db.session.execute(
         select(func.coalesce(func.sum(Contribution.quantity), 0)).where(
             Contribution.member_id == member.id,
             Contribution.activity_type_id == activity.id,
-            Contribution.status != "rejected",
+            Contribution.status != ContributionStatus.REJECTED,
             Contribution.occurred_on.between(first, last),
         )
-    )
+    ).scalar_one()
 
 
 def _lock_member(member: User) -> None:
@@ -379,59 +406,91 @@ def _already_counted_message(earlier: Contribution, last3: str) -> str:
     )
 
 
-def log_contributions(member: User, campaign: Campaign, request: LogRequest, at: datetime) -> list[Contribution]:
-    """Record what a member did; raises Refused (having changed nothing) when a rule says no.
-
-    An activity counted once per beneficiary makes one contribution per beneficiary number.
-    Submitting the same idempotency key again returns what the first submission created.
-    """
-    key = re.sub(r"[^A-Za-z0-9-]", "", request.idempotency_key or "")[:40]
+def _idempotency_key(raw: str) -> str:
+    """The form's one-time key, cleaned; a form without one is too old to trust."""
+    key = re.sub(r"[^A-Za-z0-9-]", "", raw or "")[:40]
     if len(key) < 16:
         raise Refused(_("Biểu mẫu đã cũ. Hãy tải lại trang và gửi lại."))
-    earlier = db.session.scalars(
-        select(Contribution)
-        .where(Contribution.member_id == member.id, Contribution.idempotency_key.like(f"{key}:%"))
-        .order_by(Contribution.id)
-    ).all()
-    if earlier:
-        return list(earlier)
-    if campaign_status(campaign, at) != "active":
+    return key
+
+
+def _created_with_key(member: User, key: str) -> list[Contribution]:
+    """What an earlier submission with this key created, in order; empty for a first submission."""
+    return list(
+        db.session.scalars(
+            select(Contribution)
+            .where(Contribution.member_id == member.id, Contribution.idempotency_key.like(f"{key}:%"))
+            .order_by(Contribution.id)
+        ).all()
+    )
+
+
+def _activity_to_log(member: User, campaign: Campaign, activity_type_id: int | None, at: datetime) -> ActivityType:
+    """The activity type logged into; these refusals come alone, before anything else is checked."""
+    if campaign_status(campaign, at) != CampaignStatus.ACTIVE:
         raise Refused(_("Chiến dịch không đang diễn ra, không thể ghi nhận."))
     if not in_scope(member, campaign):
         raise Refused(_("Bạn không thuộc phạm vi của chiến dịch này."))
-    activity = db.session.get(ActivityType, request.activity_type_id or 0)
+    activity = db.session.get(ActivityType, activity_type_id or 0)
     if activity is None or activity.campaign_id != campaign.id:
         raise Refused(_("Hãy chọn một hoạt động của chiến dịch."))
-    _lock_member(member)
+    return activity
 
-    problems = []
-    numbers: list[str] = []
-    if activity.once_per_beneficiary:
-        numbers, problems = parse_beneficiaries(request.beneficiaries)
-        if not numbers and not problems:
-            problems.append(
-                _("Hoạt động này tính theo từng người: hãy nhập số điện thoại hoặc số CCCD của người được hỗ trợ.")
-            )
-        quantity = len(numbers)
-        if numbers and not request.consent:
-            problems.append(_("Hãy xác nhận người được hỗ trợ đồng ý cho ghi nhận số của họ."))
-    else:
-        quantity = request.quantity
-        if quantity is None or not 1 <= quantity <= MAX_QUANTITY:
-            problems.append(_("Số lượng phải từ 1 đến %(n)d.", n=MAX_QUANTITY))
-            quantity = 0
-    first_day, last_day = allowed_dates(campaign, at)
-    day = request.occurred_on
-    if day is None or not first_day <= day <= last_day:
+
+@dataclass(frozen=True)
+class _Work:
+    """What a request says was done: a quantity, or one unit per beneficiary number (with its keyed hash)."""
+
+    quantity: int
+    beneficiaries: list[tuple[str, str]] = field(default_factory=list)
+
+    def entries(self) -> list[tuple[int, str | None, str | None]]:
+        """(quantity, number, hash) of each contribution to record."""
+        each: list[tuple[int, str | None, str | None]] = [(1, number, hashed) for number, hashed in self.beneficiaries]
+        return each or [(self.quantity, None, None)]
+
+
+def _work_done(activity: ActivityType, request: LogRequest) -> tuple[_Work, list[str]]:
+    """The work a request reports and the problems with it: a quantity in bounds, or for an activity
+    counted per beneficiary, valid numbers whose owners agreed."""
+    if not activity.once_per_beneficiary:
+        if quantity_accepted(request.quantity):
+            return _Work(request.quantity), []
+        return _Work(0), [_("Số lượng phải từ 1 đến %(n)d.", n=MAX_QUANTITY)]
+    numbers, problems = parse_beneficiaries(request.beneficiaries)
+    if not numbers and not problems:
         problems.append(
-            _(
-                "Ngày thực hiện phải từ %(first)s đến %(last)s.",
-                first=format_date(first_day, "dd/MM/yyyy"),
-                last=format_date(last_day, "dd/MM/yyyy"),
-            )
+            _("Hoạt động này tính theo từng người: hãy nhập số điện thoại hoặc số CCCD của người được hỗ trợ.")
         )
-    beneficiary_unit = request.beneficiary_unit or member.home_unit
-    if beneficiary_unit.kind != "quarter" or campaign.scope_unit_id not in beneficiary_unit.ancestor_ids:
+    if numbers and not request.consent:
+        problems.append(_("Hãy xác nhận người được hỗ trợ đồng ý cho ghi nhận số của họ."))
+    beneficiaries = [(number, keyed_hash(number)) for number in numbers]
+    return _Work(len(numbers), beneficiaries), problems
+
+
+def _date_problems(campaign: Campaign, day: date | None, at: datetime) -> list[str]:
+    refusal = date_refusal(day, campaign.starts_at, campaign.ends_at, at)
+    if refusal is None:
+        return []
+    return [
+        _(
+            "Ngày thực hiện phải từ %(first)s đến %(last)s.",
+            first=format_date(refusal.first, "dd/MM/yyyy"),
+            last=format_date(refusal.last, "dd/MM/yyyy"),
+        )
+    ]
+
+
+def _beneficiary_unit(member: User, request: LogRequest) -> Unit:
+    """The quarter the work was done for: the one chosen on the form, else the member's own."""
+    return request.beneficiary_unit or member.home_unit
+
+
+def _detail_problems(member: User, campaign: Campaign, activity: ActivityType, request: LogRequest) -> list[str]:
+    """The beneficiary's quarter, the evidence photo and the note."""
+    problems = []
+    beneficiary_unit = _beneficiary_unit(member, request)
+    if beneficiary_unit.kind != UnitKind.QUARTER or campaign.scope_unit_id not in beneficiary_unit.ancestor_ids:
         problems.append(_("Khu phố của người được hỗ trợ phải thuộc phạm vi chiến dịch."))
     if request.photo_refusal:
         problems.append(request.photo_refusal)
@@ -439,107 +498,217 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
         problems.append(_("Hoạt động này cần ảnh minh chứng."))
     if len(request.note) > 1000:
         problems.append(_("Ghi chú tối đa 1.000 ký tự."))
-    if not problems and activity.cap_per_member:
-        first, last = _cap_window(activity, day)
-        used = _counted_so_far(member, activity, first, last)
-        if used + quantity > activity.cap_per_member:
-            problems.append(_cap_message(activity, used))
-    hashes = [keyed_hash(number) for number in numbers]
-    for number, beneficiary_hash in zip(numbers, hashes, strict=True):
+    return problems
+
+
+def _cap_problems(member: User, activity: ActivityType, day: date, quantity: int) -> list[str]:
+    """The member's cap over its window, counting what is pending or approved (the member is locked)."""
+    if not activity.cap_per_member:
+        return []
+    first, last = _cap_window(activity, day)
+    used = _counted_so_far(member, activity, first, last)
+    refusal = cap_refusal(activity.cap_per_member, activity.cap_window, used, quantity)
+    return [] if refusal is None else [_cap_message(activity, refusal.used)]
+
+
+def _beneficiary_problems(activity: ActivityType, work: _Work) -> list[str]:
+    """Each beneficiary counts once per activity type."""
+    problems = []
+    for number, beneficiary_hash in work.beneficiaries:
         duplicate = _earlier_beneficiary(activity, beneficiary_hash)
         if duplicate is not None:
             problems.append(_already_counted_message(duplicate, number[-3:]))
-    if problems:
-        raise Refused(*problems)
+    return problems
 
-    photo_name = save_photo(request.photo) if request.photo else None
-    each = [(1, number, beneficiary_hash) for number, beneficiary_hash in zip(numbers, hashes, strict=True)]
-    contributions = [
+
+def _new_contributions(
+    member: User, activity: ActivityType, request: LogRequest, work: _Work, *, key: str, photo: str | None, at: datetime
+) -> list[Contribution]:
+    """The contributions a checked request makes, numbered under its idempotency key; not yet added."""
+    approved_now = not activity.needs_verification
+    return [
         Contribution(
-            campaign=campaign,
+            campaign=activity.campaign,
             activity_type=activity,
             member=member,
             quantity=amount,
             points=amount * activity.points,
-            occurred_on=day,
+            occurred_on=request.occurred_on,
             beneficiary_hash=beneficiary_hash,
             beneficiary_last3=number[-3:] if number else None,
-            beneficiary_unit=beneficiary_unit,
+            beneficiary_unit=_beneficiary_unit(member, request),
             beneficiary_consent=number is not None,
             note=request.note.strip(),
-            photo_name=photo_name,
+            photo_name=photo,
             idempotency_key=f"{key}:{index}",
-            status="pending" if activity.needs_verification else "approved",
-            decided_at=None if activity.needs_verification else at,
+            status=ContributionStatus.APPROVED if approved_now else ContributionStatus.PENDING,
+            decided_at=at if approved_now else None,
         )
-        for index, (amount, number, beneficiary_hash) in enumerate(each or [(quantity, None, None)])
+        for index, (amount, number, beneficiary_hash) in enumerate(work.entries())
     ]
+
+
+def _insert_all(contributions: list[Contribution], photo: str | None) -> None:
+    """Insert in a savepoint: losing a race for a beneficiary or the key changes nothing and drops the photo."""
     try:
         with db.session.begin_nested():
             db.session.add_all(contributions)
             db.session.flush()
     except IntegrityError as error:
         # Another submission won a race for the same beneficiary or idempotency key.
-        if photo_name:
-            delete_photo(photo_name)
+        if photo:
+            delete_photo(photo)
         raise Refused(_("Người này vừa được người khác ghi nhận. Hãy tải lại trang để xem.")) from error
+
+
+def log_contributions(member: User, campaign: Campaign, request: LogRequest, at: datetime) -> list[Contribution]:
+    """Record what a member did; raises Refused (having changed nothing) when a rule says no.
+
+    An activity counted once per beneficiary makes one contribution per beneficiary number.
+    Submitting the same idempotency key again returns what the first submission created.
+    """
+    key = _idempotency_key(request.idempotency_key)
+    earlier = _created_with_key(member, key)
+    if earlier:
+        return earlier
+    activity = _activity_to_log(member, campaign, request.activity_type_id, at)
+    _lock_member(member)
+
+    work, problems = _work_done(activity, request)
+    problems += _date_problems(campaign, request.occurred_on, at)
+    problems += _detail_problems(member, campaign, activity, request)
+    if not problems and request.occurred_on is not None:  # the cap window needs a valid day
+        problems += _cap_problems(member, activity, request.occurred_on, work.quantity)
+    problems += _beneficiary_problems(activity, work)
+    if problems:
+        raise Refused(*problems)
+
+    photo = save_photo(request.photo) if request.photo else None
+    contributions = _new_contributions(member, activity, request, work, key=key, photo=photo, at=at)
+    _insert_all(contributions, photo)
     for contribution in contributions:
-        if contribution.status == "approved":
-            _award(contribution, "contribution")
+        if contribution.status == ContributionStatus.APPROVED:
+            _award(contribution, LedgerCause.CONTRIBUTION)
             check_contribution_badges(contribution, at)
     return contributions
 
 
-def _award(contribution: Contribution, cause_type: str) -> None:
+def _award_of(contribution: Contribution, cause_type: str) -> Award:
+    """The ledger row a contribution earns: points to the member's units, outcomes to the beneficiary's."""
     activity = contribution.activity_type
-    award(
-        Award(
-            campaign_id=contribution.campaign_id,
-            cause_type=cause_type,
-            cause_id=contribution.id,
-            points=contribution.points,
-            day=contribution.occurred_on,
-            unit_ids=credited_unit_ids(contribution.member),
-            member_id=contribution.member_id,
-            activity_type_id=activity.id,
-            outcome=contribution.quantity if activity.counts_outcomes else 0,
-            outcome_unit_ids=contribution.beneficiary_unit.ancestor_ids if contribution.beneficiary_unit else (),
-        )
+    return Award(
+        campaign_id=contribution.campaign_id,
+        cause_type=cause_type,
+        cause_id=contribution.id,
+        points=contribution.points,
+        day=contribution.occurred_on,
+        unit_ids=credited_unit_ids(contribution.member),
+        member_id=contribution.member_id,
+        activity_type_id=activity.id,
+        outcome=contribution.quantity if activity.counts_outcomes else 0,
+        outcome_unit_ids=contribution.beneficiary_unit.ancestor_ids if contribution.beneficiary_unit else (),
     )
+
+
+def _award(contribution: Contribution, cause_type: str) -> None:
+    award(_award_of(contribution, cause_type))
+
+
+def credit_approved(contributions: Sequence[Contribution], at: datetime) -> None:
+    """Points, outcomes and badges for contributions just approved (and flushed): the one place approved
+    work is credited, whether a leader approved it or the demo seeded it. Loads nothing itself when
+    each contribution's member (with home, team and youth union), activity type, campaign and
+    beneficiary unit are loaded."""
+    if not contributions:
+        return
+    award_many([_award_of(contribution, LedgerCause.CONTRIBUTION) for contribution in contributions])
+    check_contribution_badges_many(contributions, at)
 
 
 # --- verification ----------------------------------------------------------------------------
 
 
-def _check_may_decide(actor: User, contribution: Contribution) -> None:
-    if actor.role not in ("admin", "ward_leader", "team_leader") or not may_manage_user(actor, contribution.member):
-        raise Refused(_("Bạn không phụ trách thành viên này."))
+DECIDING_ROLES = (Role.ADMIN, Role.WARD_LEADER, Role.TEAM_LEADER)
+
+
+def _decision_refusal(actor: User, contribution: Contribution, manages_member: bool) -> str | None:
+    """Why this actor may not decide on this contribution, if they may not."""
+    if actor.role not in DECIDING_ROLES or not manages_member:
+        return _("Bạn không phụ trách thành viên này.")
     if actor.id == contribution.member_id:
         # Nobody confirms their own work, the province admin included (docs/SECURITY.md).
-        raise Refused(_("Bạn không thể tự duyệt đóng góp của mình."))
+        return _("Bạn không thể tự duyệt đóng góp của mình.")
+    return None
+
+
+def _check_may_decide(actor: User, contribution: Contribution) -> None:
+    refusal = _decision_refusal(actor, contribution, may_manage_user(actor, contribution.member))
+    if refusal is not None:
+        raise Refused(refusal)
+
+
+def _managed_member_ids(actor: User, member_ids: set[int]) -> set[int]:
+    """Which of these people the actor manages, in one query (the rule of core.access.may_manage_user)."""
+    if not member_ids or not actor.is_active:
+        return set()
+    return set(db.session.scalars(select(User.id).where(User.id.in_(member_ids), managed_members_clause(actor))))
 
 
 def _contribution_facts(contribution: Contribution) -> dict:
     return {"status": contribution.status, "quantity": contribution.quantity, "points": contribution.points}
 
 
-def _record_decision(actor: User, action: str, contribution: Contribution, before: dict, at: datetime) -> None:
+def _decision_entry(actor: User, action: str, contribution: Contribution, before: dict, at: datetime) -> dict:
     after = _contribution_facts(contribution)
-    record(actor, action, contribution, contribution.member.home_unit, before=before, after=after, at=at)
+    return audit_entry(actor, action, contribution, contribution.member.home_unit, before=before, after=after, at=at)
+
+
+def _record_decision(actor: User, action: str, contribution: Contribution, before: dict, at: datetime) -> None:
+    record_many([_decision_entry(actor, action, contribution, before, at)])
+
+
+@dataclass
+class ApprovalOutcome:
+    """What an approval did: the contributions approved, and why each other one was left as it was."""
+
+    approved: list[Contribution] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)  # contribution id → reason
+    # Refused because the actor does not manage the member: an object-level denial for the web layer.
+    outside_scope: set[int] = field(default_factory=set)
+
+
+def approve_many(actor: User, contributions: Sequence[Contribution], at: datetime) -> ApprovalOutcome:
+    """Approve each pending contribution this actor may decide on, by the rules of a single approval:
+    points, outcomes, badges and one audit entry each, in the same few statements however many.
+    Load the contributions with `contributions_for_decision` so nothing is fetched one by one."""
+    managed = _managed_member_ids(actor, {contribution.member_id for contribution in contributions})
+    outcome = ApprovalOutcome()
+    entries: list[dict] = []
+    for contribution in contributions:
+        refusal = _decision_refusal(actor, contribution, contribution.member_id in managed)
+        if refusal is None and contribution.status != ContributionStatus.PENDING:
+            refusal = _("Đóng góp này đã được xử lý.")
+        if refusal is not None:
+            outcome.refused[contribution.id] = refusal
+            if contribution.member_id not in managed:
+                outcome.outside_scope.add(contribution.id)
+            continue
+        before = _contribution_facts(contribution)
+        contribution.status = ContributionStatus.APPROVED
+        contribution.decided_by = actor
+        contribution.decided_at = at
+        entries.append(_decision_entry(actor, "contribution.approve", contribution, before, at))
+        outcome.approved.append(contribution)
+    record_many(entries)
+    credit_approved(outcome.approved, at)
+    return outcome
 
 
 def approve(actor: User, contribution: Contribution, at: datetime) -> None:
     """Approve a pending contribution: its points enter the ledger now."""
-    _check_may_decide(actor, contribution)
-    if contribution.status != "pending":
-        raise Refused(_("Đóng góp này đã được xử lý."))
-    before = _contribution_facts(contribution)
-    contribution.status = "approved"
-    contribution.decided_by = actor
-    contribution.decided_at = at
-    _record_decision(actor, "contribution.approve", contribution, before, at)
-    _award(contribution, "contribution")
-    check_contribution_badges(contribution, at)
+    outcome = approve_many(actor, [contribution], at)
+    if outcome.refused:
+        raise Refused(*outcome.refused.values())
 
 
 def reject(actor: User, contribution: Contribution, reason: str, at: datetime) -> None:
@@ -553,7 +722,7 @@ def reject(actor: User, contribution: Contribution, reason: str, at: datetime) -
     before = _contribution_facts(contribution)
     if contribution.status == "approved":
         reverse_cause(contribution.id, CONTRIBUTION_CAUSES)
-    contribution.status = "rejected"
+    contribution.status = ContributionStatus.REJECTED
     contribution.reason = reason[:1000]
     contribution.decided_by = actor
     contribution.decided_at = at
@@ -590,15 +759,51 @@ def correct(actor: User, contribution: Contribution, quantity: int, reason: str,
     _record_decision(actor, "contribution.correct", contribution, before, at)
 
 
+# What deciding on a contribution and showing it in the queue read, fetched with it in one query.
+_DECISION_LOADS = (
+    joinedload(Contribution.member).options(
+        joinedload(User.home_unit), joinedload(User.team), joinedload(User.youth_union)
+    ),
+    joinedload(Contribution.activity_type),
+    joinedload(Contribution.campaign),
+    joinedload(Contribution.beneficiary_unit),
+)
+
+
+def contributions_for_decision(ids: list[int]) -> list[Contribution]:
+    """These contributions, with all that `approve_many` and the review page read, in one query."""
+    if not ids:
+        return []
+    query = select(Contribution).where(Contribution.id.in_(ids)).order_by(Contribution.id)
+    return list(db.session.scalars(query.options(*_DECISION_LOADS)))
+
+
 def review_queue(actor: User, campaign: Campaign | None = None, limit: int = 100) -> list[Contribution]:
-    """Pending contributions of the people this actor manages, oldest first."""
+    """Pending contributions of the people this actor manages, oldest first, in one query."""
     query = (
         select(Contribution)
         .join(Contribution.member)
-        .where(Contribution.status == "pending", managed_members_clause(actor), Contribution.member_id != actor.id)
+        .where(
+            Contribution.status == ContributionStatus.PENDING,
+            managed_members_clause(actor),
+            Contribution.member_id != actor.id,
+        )
         .order_by(Contribution.created_at, Contribution.id)
         .limit(limit)
+        .options(*_DECISION_LOADS)
     )
     if campaign is not None:
         query = query.where(Contribution.campaign_id == campaign.id)
-    return db.session.scalars(query).all()
+    return list(db.session.scalars(query))
+
+
+def recently_approved(actor: User, limit: int = 20) -> list[Contribution]:
+    """What this actor approved last, newest first, in one query."""
+    query = (
+        select(Contribution)
+        .where(Contribution.decided_by_id == actor.id, Contribution.status == ContributionStatus.APPROVED)
+        .order_by(Contribution.decided_at.desc())
+        .limit(limit)
+        .options(*_DECISION_LOADS)
+    )
+    return list(db.session.scalars(query))

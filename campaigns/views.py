@@ -17,13 +17,14 @@ from campaigns.services import (
     ActivityFields,
     CampaignFields,
     LogRequest,
-    Refused,
     activity_problems,
     allowed_dates,
     approve,
+    approve_many,
     archive,
     campaign_problems,
     campaign_status,
+    contributions_for_decision,
     correct,
     create_campaign,
     end_early,
@@ -32,6 +33,7 @@ from campaigns.services import (
     log_contributions,
     may_run_campaign,
     publish,
+    recently_approved,
     reject,
     review_queue,
     save_activity_type,
@@ -40,6 +42,7 @@ from campaigns.services import (
 from core.access import managed_units_clause, may_manage_user, roles, signed_in
 from core.clock import from_local, local_date, now, to_local, today
 from core.rendering import render_page
+from domain.refusals import Refused
 from leaderboards.services import member_position, unit_position
 from models import ActivityType, Campaign, Contribution, MemberScore, Notification, Unit, db
 from models.units import WARD_KINDS
@@ -91,11 +94,11 @@ def campaign_helpers():
     def unread_notifications() -> int:
         if not current_user.is_authenticated:
             return 0
-        return db.session.scalar(
+        return db.session.execute(
             select(func.count())
             .select_from(Notification)
             .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-        )
+        ).scalar_one()
 
     return {
         "unread_notifications": unread_notifications,
@@ -395,17 +398,10 @@ def _clean_photo(upload) -> tuple[bytes | None, str | None]:
 @roles(*VERIFIERS)
 def review():
     campaign = _visible_campaign_or_404(request.args["campaign"]) if request.args.get("campaign") else None
-    recent = db.session.scalars(
-        select(Contribution)
-        .join(Contribution.member)
-        .where(Contribution.decided_by_id == current_user.id, Contribution.status == "approved")
-        .order_by(Contribution.decided_at.desc())
-        .limit(20)
-    ).all()
     return render_template(
         "campaigns/review.html",
         queue=review_queue(current_user, campaign),
-        recent=recent,
+        recent=recently_approved(current_user),
         campaign=campaign,
         decision_form=DecisionForm(),
         correction_form=CorrectionForm(),
@@ -466,17 +462,12 @@ def correct_contribution(contribution_id: int):
 @roles(*VERIFIERS)
 def approve_selected():
     ids = [row_id for row_id in map(_parse_id, request.form.getlist("ids")) if row_id is not None]
-    approved = 0
-    for contribution in db.session.scalars(select(Contribution).where(Contribution.id.in_(ids))).all():
-        if not may_manage_user(current_user, contribution.member):
-            abort(403)
-        try:
-            approve(current_user, contribution, now())
-        except Refused:
-            continue
-        approved += 1
+    outcome = approve_many(current_user, contributions_for_decision(ids), now())
+    if outcome.outside_scope:
+        db.session.rollback()
+        abort(403)
     db.session.commit()
-    flash(_("Đã duyệt %(n)d đóng góp.", n=approved), "success")
+    flash(_("Đã duyệt %(n)d đóng góp.", n=len(outcome.approved)), "success")
     return redirect(url_for("campaigns.review"))
 
 

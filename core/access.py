@@ -6,25 +6,27 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from domain.ranks import ROLES, outranks
+from domain.ranks import assignable_roles as assignable_roles  # where the features look for it
 from models import Unit, User, db
 from models.units import WARD_KINDS
 
-ROLES = ("admin", "ward_leader", "team_leader", "member")
-# Who manages whom (DESIGN §9): an action on an account needs a strictly higher rank.
-RANKS = {"admin": 3, "ward_leader": 2, "team_leader": 1, "member": 0}
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
+# The view function's attribute that holds its declaration (a function takes any attribute; its type
+# says nothing of them, hence setattr and getattr).
+ACCESS_ATTRIBUTE = "access"
 
 
 def public(view: Callable) -> Callable:
     """Declare a route open to anyone, signed in or not."""
-    view.access = PUBLIC
+    setattr(view, ACCESS_ATTRIBUTE, PUBLIC)
     return view
 
 
 def signed_in(view: Callable) -> Callable:
     """Declare a route open to any signed-in, active user."""
-    view.access = SIGNED_IN
+    setattr(view, ACCESS_ATTRIBUTE, SIGNED_IN)
     return view
 
 
@@ -35,7 +37,7 @@ def roles(*allowed: str) -> Callable[[Callable], Callable]:
         raise ValueError(f"unknown roles {unknown}")
 
     def declare(view: Callable) -> Callable:
-        view.access = frozenset(allowed)
+        setattr(view, ACCESS_ATTRIBUTE, frozenset(allowed))
         return view
 
     return declare
@@ -50,7 +52,7 @@ def enforce_route_access():
     if request.endpoint is None:
         return None  # 404 and 405 are raised by routing itself
     view = current_app.view_functions[request.endpoint]
-    access = getattr(view, "access", None)
+    access = getattr(view, ACCESS_ATTRIBUTE, None)
     if access is None:
         abort(403)  # deny by default: a route nobody declared is a route nobody reviewed
     if (
@@ -111,16 +113,7 @@ def may_manage_account(actor: User, user: User) -> bool:
     others need a strictly higher rank and the account inside their scope."""
     if not actor.is_authenticated or not actor.is_active:
         return False
-    if actor.role == "admin":
-        return True
-    return RANKS.get(actor.role, 0) > RANKS.get(user.role, 3) and may_manage_user(actor, user)
-
-
-def assignable_roles(actor_role: str) -> tuple[str, ...]:
-    """The roles this actor may give: all for the province admin, otherwise only lower ones."""
-    if actor_role == "admin":
-        return ROLES
-    return tuple(role for role in ROLES if RANKS[role] < RANKS.get(actor_role, 0))
+    return outranks(actor.role, user.role) and may_manage_user(actor, user)
 
 
 def managed_members_clause(actor: User):

@@ -1,22 +1,18 @@
-"""Time: an injectable clock (tests set CLOCK) and the Asia/Ho_Chi_Minh calendar."""
+"""Time: an injectable clock (tests set CLOCK); the Vietnamese calendar itself is domain.days."""
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 
 from flask import current_app
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+from domain.days import LOCAL, iso_week_start, local_date
+
+__all__ = ["LOCAL", "from_local", "iso_week_start", "local_date", "now", "to_local", "today"]
 
 
 def now() -> datetime:
     """The current instant, aware, in UTC; `app.config["CLOCK"]` replaces it in tests."""
     clock = current_app.config.get("CLOCK")
     return clock() if clock else datetime.now(UTC)
-
-
-def local_date(moment: datetime) -> date:
-    """The calendar day in Vietnam at this instant."""
-    return moment.astimezone(LOCAL).date()
 
 
 def today() -> date:
@@ -30,7 +26,3 @@ def from_local(naive: datetime) -> datetime:
 
 def to_local(moment: datetime) -> datetime:
     return moment.astimezone(LOCAL)
-
-
-def iso_week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())

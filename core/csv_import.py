@@ -52,7 +52,7 @@ def _read_rows(reader, required: tuple[str, ...], optional: tuple[str, ...]):
     if missing:
         return [], [RowError(1, _("Thiếu cột: %(columns)s.", columns=", ".join(missing)))]
     known = set(required) | set(optional)
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for values in reader:
         if not any(value.strip() for value in values):
             continue

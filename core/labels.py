@@ -1,20 +1,24 @@
 """The words people read for roles and unit kinds; the models keep only the values."""
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-ROLE_LABELS = {
-    "admin": _l("Quản trị tỉnh"),
-    "ward_leader": _l("Lãnh đạo phường/xã"),
-    "team_leader": _l("Tổ trưởng"),
-    "member": _l("Thành viên"),
+from domain.enums import Role, UnitKind
+
+# Keyed by str so that a plain string looks a label up as well as a member does.
+ROLE_LABELS: dict[str, LazyString] = {
+    Role.ADMIN: _l("Quản trị tỉnh"),
+    Role.WARD_LEADER: _l("Lãnh đạo phường/xã"),
+    Role.TEAM_LEADER: _l("Tổ trưởng"),
+    Role.MEMBER: _l("Thành viên"),
 }
 
-KIND_LABELS = {
-    "province": _l("Tỉnh"),
-    "ward": _l("Phường"),
-    "commune": _l("Xã"),
-    "quarter": _l("Khu phố / ấp"),
-    "youth_union": _l("Chi đoàn"),
-    "team": _l("Tổ công nghệ số"),
-    "agency": _l("Cơ quan"),
+KIND_LABELS: dict[str, LazyString] = {
+    UnitKind.PROVINCE: _l("Tỉnh"),
+    UnitKind.WARD: _l("Phường"),
+    UnitKind.COMMUNE: _l("Xã"),
+    UnitKind.QUARTER: _l("Khu phố / ấp"),
+    UnitKind.YOUTH_UNION: _l("Chi đoàn"),
+    UnitKind.TEAM: _l("Tổ công nghệ số"),
+    UnitKind.AGENCY: _l("Cơ quan"),
 }

@@ -93,7 +93,8 @@ def start_embedded_scheduler(app: Flask) -> None:
 @with_appcontext
 def scheduler_command() -> None:
     """Run the scheduler in the foreground (one per installation)."""
-    app = current_app._get_current_object()
+    # Flask types current_app as the app it stands for, so the proxy's own method is unknown to mypy.
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     lock = take_scheduler_lock(app)
     if lock is None:
         raise click.ClickException("Another scheduler is already running (instance/scheduler.lock).")

@@ -1,20 +1,27 @@
 """Demo campaigns (a running province-wide drive, an ended ward drive, a scheduled one) and bulk
-contributions that go through the same scoring door as real ones."""
+contributions credited by the same service function as a leader's approvals."""
 
 import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from badges.services import award_history_badges
-from campaigns.services import CampaignFields, allowed_dates, campaign_status, create_campaign, publish
+from campaigns.services import (
+    CampaignFields,
+    allowed_dates,
+    campaign_status,
+    create_campaign,
+    credit_approved,
+    publish,
+)
 from core.privacy import keyed_hash
+from domain.enums import ContributionStatus, Role, UnitKind
 from models import Campaign, CampaignResult, Contribution, Quiz, Unit, User, db
 from quizzes.services import QuizFields, create_quiz
-from scoring import Award, award_many, decode_units
 
 BATCH = 10_000
 
@@ -71,7 +78,7 @@ def seed_demo_campaigns(at: datetime) -> int:
     for demo in DEMO_CAMPAIGNS:
         if db.session.scalar(select(Campaign.id).where(Campaign.slug == demo.slug)) is not None:
             continue
-        creator = db.session.scalar(select(User).where(User.username == demo.creator))
+        creator = db.session.execute(select(User).where(User.username == demo.creator)).scalar_one()
         scope = db.session.scalar(select(Unit).where(Unit.code == demo.scope_code))
         starts_at = (at + timedelta(days=demo.starts_in_days)).replace(minute=0, second=0, microsecond=0)
         campaign = create_campaign(
@@ -100,7 +107,7 @@ def seed_demo_quiz(at: datetime) -> None:
     """A five-question quiz on online safety for Binh Loc's residents, open for a month."""
     if db.session.scalar(select(Quiz.id).where(Quiz.slug == DEMO_QUIZ_SLUG)) is not None:
         return
-    leader = db.session.scalar(select(User).where(User.username == "binhloc.leader"))
+    leader = db.session.execute(select(User).where(User.username == "binhloc.leader")).scalar_one()
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == DEMO_CAMPAIGNS[0].slug))
     quiz = create_quiz(
         leader,
@@ -118,101 +125,92 @@ def seed_demo_quiz(at: datetime) -> None:
     quiz.slug = DEMO_QUIZ_SLUG
 
 
-def _members_with_units(scope: Unit) -> list[tuple[int, int, list[int]]]:
-    """(member id, home quarter id, credited unit ids) for the active members in a scope."""
-    home, team, youth = aliased(Unit), aliased(Unit), aliased(Unit)
-    rows = db.session.execute(
-        select(User.id, home.id, home.kind, home.path, team.path, youth.path)
-        .join(home, home.id == User.home_unit_id)
-        .outerjoin(team, team.id == User.team_id)
-        .outerjoin(youth, youth.id == User.youth_union_id)
-        .where(User.active.is_(True), User.role.in_(("member", "team_leader")), home.path.like(f"{scope.path}%"))
-    ).all()
-    return [
-        (member_id, home_id, sorted({unit for path in paths if path for unit in decode_units(path)}))
-        for member_id, home_id, home_kind, *paths in rows
-        if home_kind == "quarter"
-    ]
+def _members_with_units(scope: Unit) -> list[User]:
+    """The active members and team leaders whose home quarter lies in a scope, with their units."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(User.home_unit)
+            .where(
+                User.active.is_(True),
+                User.role.in_((Role.MEMBER, Role.TEAM_LEADER)),
+                Unit.kind == UnitKind.QUARTER,
+                Unit.path.like(f"{scope.path}%"),
+            )
+            .options(contains_eager(User.home_unit), joinedload(User.team), joinedload(User.youth_union))
+            .order_by(User.id)
+        )
+    )
 
 
 def add_demo_contributions(count: int, at: datetime, rng: random.Random, pending_share: float = 0.0) -> int:
     """Add `count` contributions spread over the demo campaigns that have started.
 
-    Approved ones are awarded in batches through scoring.award_many, the same door as approvals,
-    and the badges they earn are granted once at the end.
+    Approved ones are credited in batches by campaigns.services.credit_approved, the same function
+    that credits a leader's approvals: points, outcomes and badges follow the same rules.
     """
     frozen = select(CampaignResult.campaign_id)
     demo = select(Campaign).where(Campaign.slug.in_([d.slug for d in DEMO_CAMPAIGNS]), Campaign.id.not_in(frozen))
     # Campaigns under way, and ended ones whose results are not frozen yet.
-    campaigns = [
-        campaign for campaign in db.session.scalars(demo) if campaign_status(campaign, at) in ("active", "ended")
+    campaign_ids = [
+        campaign.id for campaign in db.session.scalars(demo) if campaign_status(campaign, at) in ("active", "ended")
     ]
-    if not campaigns or count <= 0:
+    if not campaign_ids or count <= 0:
         return 0
-    pools = {campaign.id: _members_with_units(campaign.scope_unit) for campaign in campaigns}
-    quarter_paths = dict(db.session.execute(select(Unit.id, Unit.path).where(Unit.kind == "quarter")).all())
-    days = {campaign.id: allowed_dates(campaign, at) for campaign in campaigns}
-    # The province-wide drive is where the volume is, as in the articles.
-    weights = [len(pools[campaign.id]) or 1 for campaign in campaigns]
     added = 0
     while added < count:
-        size = min(BATCH, count - added)
-        rows, awards = [], []
-        for _ in range(size):
-            campaign = rng.choices(campaigns, weights)[0]
-            member_id, quarter_id, unit_ids = rng.choice(pools[campaign.id])
-            activity = rng.choice(campaign.activity_types)
-            first, last = days[campaign.id]
-            day = first + timedelta(days=rng.randint(0, (last - first).days))
-            token = secrets.token_hex(8)
-            quantity = 1 if activity.once_per_beneficiary else rng.randint(1, 3)
-            status = "pending" if rng.random() < pending_share else "approved"
-            rows.append(
-                {
-                    "campaign_id": campaign.id,
-                    "activity_type_id": activity.id,
-                    "member_id": member_id,
-                    "quantity": quantity,
-                    "points": quantity * activity.points,
-                    "occurred_on": day,
-                    "beneficiary_hash": keyed_hash(f"demo:{token}") if activity.once_per_beneficiary else None,
-                    "beneficiary_last3": f"{rng.randint(0, 999):03d}" if activity.once_per_beneficiary else None,
-                    "beneficiary_consent": activity.once_per_beneficiary,
-                    "beneficiary_unit_id": quarter_id,
-                    "note": "",
-                    "status": status,
-                    "reason": "",
-                    "decided_at": at if status == "approved" else None,
-                    "idempotency_key": f"demo{token}:0",
-                    "created_at": at,
-                }
-            )
-            awards.append((status, activity, unit_ids, quarter_id))
-        ids = db.session.scalars(
-            insert(Contribution).returning(Contribution.id, sort_by_parameter_order=True), rows
+        # Loaded again for each batch: the commit below expires what was loaded.
+        campaigns = db.session.scalars(
+            select(Campaign)
+            .where(Campaign.id.in_(campaign_ids))
+            .order_by(Campaign.id)
+            .options(selectinload(Campaign.activity_types))
         ).all()
-        award_many(
-            [
-                Award(
-                    campaign_id=row["campaign_id"],
-                    cause_type="contribution",
-                    cause_id=contribution_id,
-                    points=row["points"],
-                    day=row["occurred_on"],
-                    unit_ids=unit_ids,
-                    member_id=row["member_id"],
-                    activity_type_id=activity.id,
-                    outcome=row["quantity"] if activity.counts_outcomes else 0,
-                    outcome_unit_ids=decode_units(quarter_paths[quarter_id]),
-                )
-                for contribution_id, row, (status, activity, unit_ids, quarter_id) in zip(
-                    ids, rows, awards, strict=True
-                )
-                if status == "approved"
-            ]
-        )
+        pools = {campaign.id: _members_with_units(campaign.scope_unit) for campaign in campaigns}
+        # The province-wide drive is where the volume is, as in the articles.
+        weights = [len(pools[campaign.id]) or 1 for campaign in campaigns]
+        size = min(BATCH, count - added)
+        rows = [
+            _demo_contribution(campaign, rng.choice(pools[campaign.id]), at, rng, pending_share)
+            for campaign in rng.choices(campaigns, weights, k=size)
+        ]
+        # Inserted in bulk, then read back in one query: as ORM objects, their member, units and
+        # activity type come from the identity map (loaded above) without a query each. The table's
+        # own INSERT keeps every row's NULLs, so all rows share one shape and go in batches of a
+        # thousand; the ORM's would leave NULLs out and split the rows into many small statements.
+        table = cast(Table, Contribution.__table__)  # SQLAlchemy types it as any FROM clause
+        ids = db.session.scalars(insert(table).returning(table.c.id), rows).all()
+        contributions = db.session.scalars(select(Contribution).where(Contribution.id.in_(ids))).all()
+        credit_approved([item for item in contributions if item.status == ContributionStatus.APPROVED], at)
         db.session.commit()
         added += size
-    award_history_badges([campaign.id for campaign in campaigns], at)
-    db.session.commit()
     return added
+
+
+def _demo_contribution(
+    campaign: Campaign, member: User, at: datetime, rng: random.Random, pending_share: float
+) -> dict:
+    """The columns of one made-up contribution by a member, on a day the campaign allows, for their home quarter."""
+    activity = rng.choice(campaign.activity_types)
+    first, last = allowed_dates(campaign, at)
+    token = secrets.token_hex(8)
+    quantity = 1 if activity.once_per_beneficiary else rng.randint(1, 3)
+    approved = rng.random() >= pending_share
+    return dict(
+        campaign_id=campaign.id,
+        activity_type_id=activity.id,
+        member_id=member.id,
+        quantity=quantity,
+        points=quantity * activity.points,
+        occurred_on=first + timedelta(days=rng.randint(0, (last - first).days)),
+        beneficiary_hash=keyed_hash(f"demo:{token}") if activity.once_per_beneficiary else None,
+        beneficiary_last3=f"{rng.randint(0, 999):03d}" if activity.once_per_beneficiary else None,
+        beneficiary_consent=activity.once_per_beneficiary,
+        beneficiary_unit_id=member.home_unit_id,
+        note="",
+        status=ContributionStatus.APPROVED if approved else ContributionStatus.PENDING,
+        reason="",
+        decided_at=at if approved else None,
+        idempotency_key=f"demo{token}:0",
+        created_at=at,
+    )

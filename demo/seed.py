@@ -8,8 +8,8 @@ import random
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
-from werkzeug.security import generate_password_hash
 
+from accounts.services import hash_password
 from core.clock import now
 from core.text import ascii_slug
 from models import Unit, User, db
@@ -125,7 +125,7 @@ def _person(rng: random.Random) -> str:
 def _generated_wards(count: int) -> list[tuple[str, str, int]]:
     rng = random.Random("generated wards")
     taken = {slug(name) for _kind, name, _q in NAMED_WARDS}
-    wards = []
+    wards: list[tuple[str, str, int]] = []
     while len(wards) < count:
         first, second = rng.choice(PLACE_WORDS), rng.choice(PLACE_WORDS)
         name = f"{first} {second}"
@@ -153,7 +153,8 @@ def build_demo(scale: str) -> tuple[list[UnitSpec], list[UserSpec]]:
         ward_slug = slug(ward_name)
         ward_code = f"DN-{ward_slug.upper()}"
         prefix = "Phường" if ward_kind == "ward" else "Xã"
-        ward = UnitSpec(ward_code, f"{prefix} {ward_name}", ward_kind, PROVINCE[0], adult_population=0)
+        ward = UnitSpec(ward_code, f"{prefix} {ward_name}", ward_kind, PROVINCE[0])
+        ward.adult_population = 0  # its quarters' adults, added below
         units.append(ward)
         youth_union = UnitSpec(
             f"{ward_code}-DTN", f"Đoàn Thanh niên {prefix.lower()} {ward_name}", "youth_union", ward_code
@@ -193,7 +194,7 @@ def build_demo(scale: str) -> tuple[list[UnitSpec], list[UserSpec]]:
         youth_union.member_count = 0
         quarters = [unit.code for unit in units if unit.parent_code == ward_code and unit.kind == "quarter"]
         for team, quarter_code in teams:
-            for seat in range(team.member_count):
+            for seat in range(team.member_count or 0):
                 member_number += 1
                 home = quarter_code if quarter_code != ward_code else rng.choice(quarters)
                 in_youth_union = rng.random() < 0.4
@@ -257,14 +258,15 @@ def seed_demo_data(scale: str) -> tuple[int, int]:
         parents = {spec.code: spec.parent_code for spec in batch}
         paths = []
         for unit_id, code in rows:
-            parent_path = known[parents[code]][1] if parents[code] else "/"
+            parent_code = parents[code]
+            parent_path = known[parent_code][1] if parent_code else "/"
             known[code] = (unit_id, f"{parent_path}{unit_id}/")
             paths.append({"id": unit_id, "path": known[code][1]})
         db.session.execute(update(Unit), paths)
     existing_users = set(db.session.scalars(select(User.username)))
     seeded_at = now()
     # One shared hash: hashing 13,000 passwords one by one would take twenty minutes.
-    shared_hash = generate_password_hash(DEMO_PASSWORD)
+    shared_hash = hash_password(DEMO_PASSWORD)
     new_users = [
         {
             "username": spec.username,

@@ -2,7 +2,6 @@
 the activity volume, never a scan of the ledger at request time."""
 
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -13,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from campaigns.services import campaign_status, visible_campaigns
 from core.clock import iso_week_start
-from core.rules import Refused
+from domain.refusals import Refused
 from models import (
     Campaign,
     MemberDayScore,
@@ -117,25 +116,94 @@ def _has_standing(value: float | None) -> bool:
     return value is not None and value != 0
 
 
-def board(
-    campaign: Campaign, level: str, metric: str, period: str, within: Unit | None, limit: int, today: date
-) -> list[BoardRow]:
-    """One leaderboard: rows ranked with ties (1, 2, 2, 4), movement since the end of yesterday."""
+def _check_board_parameters(campaign: Campaign, level: str, metric: str, period: str) -> None:
+    """Refused names the first parameter the board cannot take."""
     if level not in LEVELS:
         raise Refused(_("level phải là một trong: %(allowed)s.", allowed=", ".join(LEVELS)))
     if metric not in METRICS:
         raise Refused(_("metric phải là một trong: %(allowed)s.", allowed=", ".join(METRICS)))
     if period not in PERIODS:
         raise Refused(_("period phải là một trong: %(allowed)s.", allowed=", ".join(PERIODS)))
-    headline = campaign.headline_activity
-    if metric == "target" and headline is None:
+    if metric == "target" and campaign.headline_activity is None:
         raise Refused(_("Chiến dịch này không có chỉ tiêu chính, không xếp hạng theo chỉ tiêu được."))
+
+
+def _headline_counts(headline, ids: list[int], period: str, today: date) -> tuple[dict, dict, dict]:
+    """Outcomes of the headline activity per unit: in the period, in the period at the end of yesterday,
+    and over the whole campaign (what the target percentage always reads)."""
+    if headline is None:
+        return {}, {}, {}
+
+    def of_headline(model):
+        return [model.activity_type_id == headline.id, model.unit_id.in_(ids)]
+
+    outcomes, outcomes_before = _period_values(OutcomeCount, OutcomeDayCount, "count", of_headline, period, today)
+    progress = outcomes if period == "all" else _sums(OutcomeCount, "count", of_headline)
+    return outcomes, outcomes_before, progress
+
+
+# Each value below is a single division of integers, so that equal ratios are equal floats (see _ranked).
+
+
+def _share_of_goal(goal: tuple[int, int] | None, count: int) -> float | None:
+    """Percent of the target (as _target_parts gives it) that `count` outcomes reach; None without one."""
+    if goal is None:
+        return None
+    scale, target = goal
+    return 100 * scale * count / target
+
+
+def _unit_value(
+    unit: Unit, level: str, metric: str, points: int, goal: tuple[int, int] | None, count: int
+) -> float | int | None:
+    """What a unit is ranked by: points, points per capita, or the share of its target reached."""
+    if metric == "points":
+        return points
+    if metric == "per_capita":  # per 1,000 adults for wards and quarters, per member otherwise
+        if level in ("ward", "quarter"):
+            return 1000 * points / unit.adult_population if unit.adult_population else None
+        return points / unit.member_count if unit.member_count else None
+    return _share_of_goal(goal, count)  # the share of the target reached within the period
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return round(value, digits) if value is not None else None
+
+
+def _unit_rows(units: list[Unit], now_values: dict, old_values: dict, points: dict, target_pct: dict) -> list[BoardRow]:
+    """Rows ranked with ties, best first, each with its movement since the end of yesterday."""
+    ranks = _ranked(now_values, units, lambda unit: unit.id)
+    old_ranks = _ranked(old_values, units, lambda unit: unit.id)
+    rows = []
+    for unit in units:
+        standing = _has_standing(old_values[unit.id])
+        rows.append(
+            BoardRow(
+                rank=ranks[unit.id],
+                name=unit.name,
+                value=_rounded(now_values[unit.id], 2),
+                points=points.get(unit.id, 0),
+                target_pct=_rounded(target_pct[unit.id], 1),
+                movement=old_ranks[unit.id] - ranks[unit.id] if standing else None,
+                unit_code=unit.code,
+                new=not standing and _has_standing(now_values[unit.id]),
+            )
+        )
+    rows.sort(key=lambda row: (row.rank, row.unit_code))
+    return rows
+
+
+def board(
+    campaign: Campaign, level: str, metric: str, period: str, within: Unit | None, limit: int, today: date
+) -> list[BoardRow]:
+    """One leaderboard: rows ranked with ties (1, 2, 2, 4), movement since the end of yesterday."""
+    _check_board_parameters(campaign, level, metric, period)
     scope = within or campaign.scope_unit
     if level == "member":
         return _member_board(campaign, metric, period, scope, limit, today)
-    units = db.session.scalars(
-        select(Unit).where(Unit.kind.in_(LEVEL_KINDS[level]), Unit.path.like(f"{scope.path}%"))
-    ).all()
+    units = list(
+        db.session.scalars(select(Unit).where(Unit.kind.in_(LEVEL_KINDS[level]), Unit.path.like(f"{scope.path}%")))
+    )
     ids = [unit.id for unit in units]
     points, points_before = _period_values(
         UnitScore,
@@ -145,53 +213,18 @@ def board(
         period,
         today,
     )
-    outcomes, outcomes_before, progress = {}, {}, {}
-    if headline is not None:
-
-        def of_headline(model):
-            return [model.activity_type_id == headline.id, model.unit_id.in_(ids)]
-
-        outcomes, outcomes_before = _period_values(OutcomeCount, OutcomeDayCount, "count", of_headline, period, today)
-        progress = outcomes if period == "all" else _sums(OutcomeCount, "count", of_headline)
+    headline = campaign.headline_activity
+    outcomes, outcomes_before, progress = _headline_counts(headline, ids, period, today)
     goals = {unit.id: _target_parts(unit, headline) if headline is not None else None for unit in units}
 
-    # Each value is a single division of integers, so that equal ratios are equal floats (see _ranked).
-    def share_of_goal(unit: Unit, counts: dict) -> float | None:
-        if goals[unit.id] is None:
-            return None
-        scale, goal = goals[unit.id]
-        return 100 * scale * counts.get(unit.id, 0) / goal
+    def values(scores: dict, counts: dict) -> dict:
+        return {
+            unit.id: _unit_value(unit, level, metric, scores.get(unit.id, 0), goals[unit.id], counts.get(unit.id, 0))
+            for unit in units
+        }
 
-    def value_of(unit: Unit, scores: dict, counts: dict) -> float | int | None:
-        if metric == "points":
-            return scores.get(unit.id, 0)
-        if metric == "per_capita":  # per 1,000 adults for wards and quarters, per member otherwise
-            if level in ("ward", "quarter"):
-                return 1000 * scores.get(unit.id, 0) / unit.adult_population if unit.adult_population else None
-            return scores.get(unit.id, 0) / unit.member_count if unit.member_count else None
-        return share_of_goal(unit, counts)  # the share of the target reached within the period
-
-    now_values = {unit.id: value_of(unit, points, outcomes) for unit in units}
-    ranks = _ranked(now_values, units, lambda unit: unit.id)
-    old_values = {unit.id: value_of(unit, points_before, outcomes_before) for unit in units}
-    old_ranks = _ranked(old_values, units, lambda unit: unit.id)
-    target_pct = {unit.id: share_of_goal(unit, progress) for unit in units}  # always the whole campaign
-    rows = []
-    for unit in units:
-        standing = _has_standing(old_values[unit.id])
-        rows.append(
-            BoardRow(
-                rank=ranks[unit.id],
-                name=unit.name,
-                value=round(now_values[unit.id], 2) if now_values[unit.id] is not None else None,
-                points=points.get(unit.id, 0),
-                target_pct=round(target_pct[unit.id], 1) if target_pct[unit.id] is not None else None,
-                movement=old_ranks[unit.id] - ranks[unit.id] if standing else None,
-                unit_code=unit.code,
-                new=not standing and _has_standing(now_values[unit.id]),
-            )
-        )
-    rows.sort(key=lambda row: (row.rank, row.unit_code))
+    target_pct = {unit.id: _share_of_goal(goals[unit.id], progress.get(unit.id, 0)) for unit in units}
+    rows = _unit_rows(units, values(points, outcomes), values(points_before, outcomes_before), points, target_pct)
     return rows[:limit]
 
 
@@ -256,20 +289,20 @@ def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date
         raise Refused(_("Bảng cá nhân chỉ xếp theo tổng điểm (metric=points)."))
     window = period_window(period, today)
     if window is None:
-        scores = select(MemberScore.member_id, MemberScore.points.label("points")).where(
+        in_window = select(MemberScore.member_id, MemberScore.points.label("points")).where(
             MemberScore.campaign_id == campaign.id
         )
     elif window[0] == window[1]:  # one row per member already
-        scores = select(MemberDayScore.member_id, MemberDayScore.points.label("points")).where(
+        in_window = select(MemberDayScore.member_id, MemberDayScore.points.label("points")).where(
             MemberDayScore.campaign_id == campaign.id, MemberDayScore.day == window[0]
         )
     else:
-        scores = (
+        in_window = (
             select(MemberDayScore.member_id, func.sum(MemberDayScore.points).label("points"))
             .where(MemberDayScore.campaign_id == campaign.id, MemberDayScore.day.between(*window))
             .group_by(MemberDayScore.member_id)
         )
-    scores = scores.subquery()
+    scores = in_window.subquery()
     rows = db.session.execute(
         select(User, scores.c.points)
         .join(scores, scores.c.member_id == User.id)
@@ -298,7 +331,6 @@ def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 512
-CACHE_SECONDS = 60
 
 
 def _memo(key: tuple, compute):
@@ -319,10 +351,11 @@ def _memo(key: tuple, compute):
 def cached_board(
     campaign: Campaign, level: str, metric: str, period: str, within: Unit | None, limit: int, today: date
 ) -> list[BoardRow]:
-    """A board changes only when the ledger does: reuse it while the scores version is unchanged.
+    """A board changes only with its campaign's version: reuse it while the version is unchanged.
 
-    The version is read from the database on every call, so every gunicorn worker sees a new point
-    at once; edits that write no ledger row (a unit's population, the headline) show within a minute.
+    The version is read from the database on every call, so every gunicorn worker sees a change at
+    once. Every write that moves a board bumps it: ledger rows, units' populations, names and places,
+    targets. It is read before the board, so a board is never cached under a newer version than its data.
     """
     key = (
         campaign.id,
@@ -333,8 +366,7 @@ def cached_board(
         within.id if within else None,
         limit,
         today,
-        scores_version(),
-        int(time.time() // CACHE_SECONDS),
+        scores_version(campaign.id),
     )
     rows = _memo(key, lambda: board(campaign, level, metric, period, within, limit, today))
     return _with_current_names(rows) if level == "member" else rows
@@ -345,7 +377,7 @@ def _with_current_names(rows: list[BoardRow]) -> list[BoardRow]:
     users = db.session.scalars(
         select(User).options(joinedload(User.home_unit)).where(User.id.in_([row.member_id for row in rows]))
     )
-    names = {user.id: public_name(user) for user in users}
+    names: dict[int | None, str] = {user.id: public_name(user) for user in users}
     return [replace(row, name=names[row.member_id]) for row in rows]
 
 
@@ -370,8 +402,8 @@ def member_position(campaign: Campaign, member: User) -> Position | None:
         .join(Unit, Unit.id == User.home_unit_id)
         .where(MemberScore.campaign_id == campaign.id, Unit.path.like(f"{campaign.scope_unit.path}%"))
     )
-    ahead = db.session.scalar(peers.where(MemberScore.points > mine))
-    of = db.session.scalar(peers.where(MemberScore.points != 0))
+    ahead = db.session.execute(peers.where(MemberScore.points > mine)).scalar_one()
+    of = db.session.execute(peers.where(MemberScore.points != 0)).scalar_one()
     return Position(ahead + 1, of, mine)
 
 

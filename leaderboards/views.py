@@ -6,7 +6,7 @@ from campaigns.services import campaign_status
 from core.access import public
 from core.clock import local_date, now
 from core.rendering import render_page
-from core.rules import Refused
+from domain.refusals import Refused
 from leaderboards.services import LEVELS, MAX_LIMIT, METRICS, PERIODS, cached_board
 from models import Campaign, Unit, db
 

@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -27,6 +28,31 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+@contextmanager
+def foreign_keys_off_on_sqlite(connection):
+    """Batch mode rebuilds a SQLite table by copy, drop and rename, and dropping a table that other rows
+    reference fails while foreign keys are enforced (alembic's batch documentation). The pragma is
+    ignored inside a transaction, so it goes to the driver's connection before any BEGIN."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver_connection = connection.connection.driver_connection
+    driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        connection.rollback()  # nothing left after the migrations' commits; undoes a failed one
+        driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def refuse_broken_references(ctx, step, heads, run_args):
+    # Runs after each migration, before its commit: with enforcement off, SQLite would not notice.
+    if ctx.connection.dialect.name == "sqlite":
+        broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"{step} leaves rows that reference nothing (table, rowid, parent, key): {broken}")
+
+
 def run_migrations_offline():
     context.configure(
         url=config.get_main_option("sqlalchemy.url"), target_metadata=target_db.metadata, literal_binds=True
@@ -46,7 +72,8 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("include_object", include_object)
     conf_args.setdefault("render_item", render_item)
-    with target_db.engine.connect() as connection:
+    conf_args.setdefault("on_version_apply", refuse_broken_references)
+    with target_db.engine.connect() as connection, foreign_keys_off_on_sqlite(connection):
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()

@@ -1,13 +1,19 @@
 """The database object, SQLite tuning, and every model so Alembic sees them all."""
 
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -17,16 +23,30 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+class Base(DeclarativeBase):
+    """SQLAlchemy 2's typed declarative base; Flask-SQLAlchemy builds db.Model from it."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class UTCDateTime(TypeDecorator):
+db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    # db.Model is made at runtime from Base's body (plus table naming and binds); to mypy it is only
+    # an attribute, which cannot be a base class, so models subclass this name instead.
+    Model = Base
+else:
+    Model = db.Model
+
+
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) as on PostgreSQL."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -34,10 +54,20 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum_values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
+
+
+def enum_type(enum: type[StrEnum], name: str, length: int) -> Enum:
+    """A VARCHAR(length) holding the values of a domain enum, which the database checks with a CHECK
+    constraint named ck_<table>_<name> (the naming convention above), on SQLite as on PostgreSQL."""
+    return Enum(enum, native_enum=False, create_constraint=True, length=length, name=name, values_callable=_enum_values)
 
 
 # Tables that live in the database but belong to libraries (APScheduler creates its job store).
@@ -61,7 +91,7 @@ def set_write_intent(check: Callable[[], bool]) -> None:
 
 
 @contextmanager
-def immediate_transactions():
+def immediate_transactions() -> Iterator[None]:
     """Make SQLite transactions outside a request (CLI, scheduler) take the write lock at BEGIN."""
     token = _immediate.set(True)
     try:
@@ -71,8 +101,8 @@ def immediate_transactions():
 
 
 @event.listens_for(Engine, "connect")
-def _tune_sqlite(dbapi_connection, connection_record):
-    if type(dbapi_connection).__module__ != "sqlite3":
+def _tune_sqlite(dbapi_connection: DBAPIConnection, connection_record: ConnectionPoolEntry) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     # We issue BEGIN ourselves (below); pysqlite's implicit BEGIN would be DEFERRED.
     dbapi_connection.isolation_level = None
@@ -88,7 +118,7 @@ def _tune_sqlite(dbapi_connection, connection_record):
 
 
 @event.listens_for(Engine, "begin")
-def _begin_sqlite(conn):
+def _begin_sqlite(conn: Connection) -> None:
     if conn.dialect.name != "sqlite":
         return
     # A deferred transaction that reads then writes fails at once with "database is locked"

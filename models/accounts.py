@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import UTCDateTime, db
+from domain.enums import Role
+from models import Model, UTCDateTime, enum_type
 from models.units import Unit
 
 
@@ -18,14 +19,14 @@ def new_session_nonce() -> str:
     return secrets.token_urlsafe(12)
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "user_account"  # "user" is a reserved word in PostgreSQL
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), default="member")
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role", 16), default=Role.MEMBER)
     home_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     youth_union_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
@@ -59,7 +60,6 @@ class User(db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_nonce}"
-
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"

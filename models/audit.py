@@ -1,17 +1,18 @@
 """The audit log: one append-only row per privileged action (docs/SECURITY.md)."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, event
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column, relationship
 
-from models import UTCDateTime, db
+from models import Model, UTCDateTime
 from models.accounts import User
 from models.campaigns import utcnow
 from models.units import Unit
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who did what to which record, when, and the values before and after (ids, never names)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -22,8 +23,8 @@ class AuditEntry(db.Model):
     target_id: Mapped[int | None]
     # The unit the action concerns, so a ward leader reads exactly the entries of the ward.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
-    before: Mapped[dict | None] = mapped_column(JSON)
-    after: Mapped[dict | None] = mapped_column(JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     actor: Mapped[User | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
@@ -34,7 +35,7 @@ class AuditLogIsAppendOnly(Exception):
 
 
 @event.listens_for(Session, "before_flush")
-def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
+def _refuse_audit_changes(session: Session, flush_context: UOWTransaction, instances: object) -> None:
     """No code path may rewrite history: changing or deleting an entry fails the whole flush."""
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):

@@ -5,19 +5,20 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import UTCDateTime, db
+from domain.enums import BadgeKind
+from models import Model, UTCDateTime, enum_type
 from models.accounts import User
 from models.campaigns import Campaign, utcnow
 from models.units import Unit
 
 
-class BadgeAward(db.Model):
+class BadgeAward(Model):
     # "member:12" or "attempt:345": the database itself refuses a second award of the same badge.
     __table_args__ = (UniqueConstraint("campaign_id", "kind", "subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[BadgeKind] = mapped_column(enum_type(BadgeKind, "kind", 24))
     subject: Mapped[str] = mapped_column(String(40))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))  # where to announce it: home or quiz quarter

@@ -1,11 +1,13 @@
 """Campaigns, their activity types, members' contributions, notifications and frozen results."""
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import UTCDateTime, db
+from domain.enums import CapWindow, ContributionStatus, TargetKind
+from models import Model, UTCDateTime, enum_type
 from models.accounts import User
 from models.units import Unit
 
@@ -14,7 +16,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(160))
@@ -48,7 +50,7 @@ class Campaign(db.Model):
         return [kind for kind in self.ranked_kinds.split(",") if kind]
 
 
-class ActivityType(db.Model):
+class ActivityType(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     name: Mapped[str] = mapped_column(String(160))
@@ -57,10 +59,10 @@ class ActivityType(db.Model):
     needs_evidence: Mapped[bool] = mapped_column(default=False)
     needs_verification: Mapped[bool] = mapped_column(default=True)
     cap_per_member: Mapped[int | None]
-    cap_window: Mapped[str] = mapped_column(String(10), default="day")  # day, week, campaign
+    cap_window: Mapped[CapWindow] = mapped_column(enum_type(CapWindow, "cap_window", 10), default=CapWindow.DAY)
     once_per_beneficiary: Mapped[bool] = mapped_column(default=False)
-    # None: no target; "absolute": target_value per unit; "share": target_value percent of adults.
-    target_kind: Mapped[str | None] = mapped_column(String(10))
+    # None: no target; absolute: target_value per unit; share: target_value percent of adults.
+    target_kind: Mapped[TargetKind | None] = mapped_column(enum_type(TargetKind, "target_kind", 10))
     target_value: Mapped[int | None]
     is_headline: Mapped[bool] = mapped_column(default=False)
 
@@ -71,7 +73,7 @@ class ActivityType(db.Model):
         return self.target_kind is not None
 
 
-class Contribution(db.Model):
+class Contribution(Model):
     __table_args__ = (
         UniqueConstraint("member_id", "idempotency_key"),
         # Once-per-beneficiary, enforced by the database too so two phones cannot race past it.
@@ -100,7 +102,9 @@ class Contribution(db.Model):
     beneficiary_consent: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
     photo_name: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[ContributionStatus] = mapped_column(
+        enum_type(ContributionStatus, "status", 10), default=ContributionStatus.PENDING, index=True
+    )
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -114,7 +118,7 @@ class Contribution(db.Model):
     beneficiary_unit: Mapped[Unit | None] = relationship()
 
 
-class Notification(db.Model):
+class Notification(Model):
     __table_args__ = (UniqueConstraint("user_id", "kind", "campaign_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,10 +131,10 @@ class Notification(db.Model):
     campaign: Mapped[Campaign | None] = relationship()
 
 
-class CampaignResult(db.Model):
+class CampaignResult(Model):
     """Final standings frozen once when a campaign ends; unique per campaign."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), unique=True)
     frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    standings: Mapped[dict] = mapped_column(JSON)
+    standings: Mapped[dict[str, Any]] = mapped_column(JSON)

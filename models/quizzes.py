@@ -5,12 +5,12 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import UTCDateTime, db
+from models import Model, UTCDateTime
 from models.campaigns import Campaign, utcnow
 from models.units import Unit
 
 
-class Question(db.Model):
+class Question(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     text_vi: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text, default="")
@@ -24,7 +24,7 @@ class Question(db.Model):
     )
 
 
-class Choice(db.Model):
+class Choice(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
     position: Mapped[int]
@@ -35,7 +35,7 @@ class Choice(db.Model):
     question: Mapped[Question] = relationship(back_populates="choices")
 
 
-class Quiz(db.Model):
+class Quiz(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     title: Mapped[str] = mapped_column(String(160))
@@ -54,7 +54,7 @@ class Quiz(db.Model):
     campaign: Mapped[Campaign | None] = relationship()
 
 
-class Attempt(db.Model):
+class Attempt(Model):
     """One resident's try. Identified by a keyed hash of their phone, else of their device cookie.
 
     After erasure (by the resident, or after QUIZ_RETENTION_DAYS) only the aggregate numbers stay:
@@ -103,13 +103,13 @@ class Attempt(db.Model):
     )
 
 
-class AttemptQuestion(db.Model):
+class AttemptQuestion(Model):
     """The questions drawn for one attempt, in order, and what was answered when."""
 
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), primary_key=True)
     position: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
-    choice_order: Mapped[list] = mapped_column(JSON)  # choice ids in the order shown
+    choice_order: Mapped[list[int]] = mapped_column(JSON)  # choice ids in the order shown
     choice_id: Mapped[int | None] = mapped_column(ForeignKey("choice.id"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_correct: Mapped[bool | None]

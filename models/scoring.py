@@ -5,18 +5,19 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import UTCDateTime, db
+from domain.enums import LedgerCause
+from models import Model, UTCDateTime, enum_type
 from models.campaigns import utcnow
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """One row per cause; append-only. A correction or reversal is a new row."""
 
     __table_args__ = (Index("ix_ledger_entry_cause", "cause_type", "cause_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
-    cause_type: Mapped[str] = mapped_column(String(20))  # contribution, quiz_attempt, completion, correction
+    cause_type: Mapped[LedgerCause] = mapped_column(enum_type(LedgerCause, "cause_type", 20))
     cause_id: Mapped[int]
     member_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     points: Mapped[int]
@@ -31,7 +32,7 @@ class LedgerEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class UnitScore(db.Model):
+class UnitScore(Model):
     """Points per (campaign, unit) for the whole campaign: one row a board reads per unit."""
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
@@ -39,20 +40,20 @@ class UnitScore(db.Model):
     points: Mapped[int] = mapped_column(default=0)
 
 
-class UnitDayScore(db.Model):
+class UnitDayScore(Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     points: Mapped[int] = mapped_column(default=0)
 
 
-class MemberScore(db.Model):
+class MemberScore(Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     points: Mapped[int] = mapped_column(default=0)
 
 
-class MemberDayScore(db.Model):
+class MemberDayScore(Model):
     # "Today" and "this week" boards of members read by day across all members of a campaign.
     __table_args__ = (Index("ix_member_day_score_campaign_day", "campaign_id", "day"),)
 
@@ -62,7 +63,7 @@ class MemberDayScore(db.Model):
     points: Mapped[int] = mapped_column(default=0)
 
 
-class OutcomeCount(db.Model):
+class OutcomeCount(Model):
     """Outcomes (residents helped, installs) per activity type and unit: progress toward targets."""
 
     activity_type_id: Mapped[int] = mapped_column(ForeignKey("activity_type.id"), primary_key=True)
@@ -70,7 +71,7 @@ class OutcomeCount(db.Model):
     count: Mapped[int] = mapped_column(default=0)
 
 
-class OutcomeDayCount(db.Model):
+class OutcomeDayCount(Model):
     """Outcomes per activity type, unit and local day: target progress for a period, and its movement."""
 
     activity_type_id: Mapped[int] = mapped_column(ForeignKey("activity_type.id"), primary_key=True)

@@ -5,19 +5,19 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import UTCDateTime, db
+from models import Model, UTCDateTime
 from models.campaigns import Campaign, utcnow
 from models.quizzes import Quiz
 
 
-class ScreenLink(db.Model):
+class ScreenLink(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     quiz_id: Mapped[int | None] = mapped_column(ForeignKey("quiz.id"))
     title: Mapped[str] = mapped_column(String(160))
     # Boards shown in turn: [{"level": "ward", "metric": "target", "period": "all"}, ...]
-    boards: Mapped[list] = mapped_column(JSON)
+    boards: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     rotate_seconds: Mapped[int] = mapped_column(default=15)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -27,7 +27,7 @@ class ScreenLink(db.Model):
     quiz: Mapped[Quiz | None] = relationship()
 
 
-class EventSession(db.Model):
+class EventSession(Model):
     """An event opened on a screen: attempts started with its rotating code are credited without the
     per-address bound while it lasts (docs/SECURITY.md, quiz credit)."""
 

@@ -3,31 +3,32 @@
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import db
+from domain.enums import UnitKind
+from models import Model, enum_type
 
 # Which kinds may sit directly under which: keeps the tree one a ward leader recognises.
-PARENT_KINDS = {
-    "province": (),
-    "ward": ("province",),
-    "commune": ("province",),
-    "quarter": ("ward", "commune"),
-    "youth_union": ("province", "ward", "commune", "agency"),
-    "team": ("province", "ward", "commune", "quarter"),
-    "agency": ("province", "ward", "commune"),
+PARENT_KINDS: dict[str, tuple[UnitKind, ...]] = {
+    UnitKind.PROVINCE: (),
+    UnitKind.WARD: (UnitKind.PROVINCE,),
+    UnitKind.COMMUNE: (UnitKind.PROVINCE,),
+    UnitKind.QUARTER: (UnitKind.WARD, UnitKind.COMMUNE),
+    UnitKind.YOUTH_UNION: (UnitKind.PROVINCE, UnitKind.WARD, UnitKind.COMMUNE, UnitKind.AGENCY),
+    UnitKind.TEAM: (UnitKind.PROVINCE, UnitKind.WARD, UnitKind.COMMUNE, UnitKind.QUARTER),
+    UnitKind.AGENCY: (UnitKind.PROVINCE, UnitKind.WARD, UnitKind.COMMUNE),
 }
-WARD_KINDS = ("ward", "commune")
+WARD_KINDS = (UnitKind.WARD, UnitKind.COMMUNE)
 # Adult population makes sense for places; member count for groups of people.
-POPULATION_KINDS = ("province", "ward", "commune", "quarter")
+POPULATION_KINDS = (UnitKind.PROVINCE, UnitKind.WARD, UnitKind.COMMUNE, UnitKind.QUARTER)
 
 
-class Unit(db.Model):
+class Unit(Model):
     # varchar_pattern_ops lets PostgreSQL use the index for "path LIKE '/1/7/%'" in any collation.
     __table_args__ = (Index("ix_unit_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(160))
-    kind: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[UnitKind] = mapped_column(enum_type(UnitKind, "kind", 16), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     # Materialised path of ids, "/1/7/42/": ancestors without recursion, subtrees with LIKE.
     path: Mapped[str] = mapped_column(String(255), default="")
@@ -35,7 +36,6 @@ class Unit(db.Model):
     member_count: Mapped[int | None]
 
     parent: Mapped["Unit | None"] = relationship(remote_side=[id])
-
 
     @property
     def ancestor_ids(self) -> list[int]:

@@ -3,10 +3,10 @@
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import db
+from models import Model
 
 
-class ScoreVersion(db.Model):
+class ScoreVersion(Model):
     """Boards and screens are cached per (campaign, version); a write bumps it in its own transaction,
     so a reader never sees new scores under an old version (docs/ARCHITECTURE.md)."""
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from audit.services import record
 from campaigns.services import may_run_campaign
-from core.rules import Refused
+from domain.refusals import Refused
 from models import EventSession, Quiz, ScreenLink, User, db
 
 MIN_MINUTES, MAX_MINUTES = 5, 240
@@ -103,6 +103,7 @@ def open_event(actor: User, screen: ScreenLink, minutes: int, at: datetime) -> E
         problems.append(_("Màn hình này đang có một phiên sự kiện mở."))
     if problems:
         raise Refused(*problems)
+    assert quiz is not None  # no quiz added a problem above
     event = EventSession(
         screen=screen,
         quiz=quiz,

@@ -9,6 +9,7 @@ address per hour; attempts started with an event screen's code are credited with
 import json
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from campaigns.services import campaign_status
 from core.access import may_manage_unit
 from core.clock import local_date
 from core.privacy import is_valid_phone, keyed_hash, normalise_phone
-from core.rules import Refused
+from domain.refusals import Refused
 from leaderboards.services import unit_position
 from models import Attempt, AttemptQuestion, Campaign, Choice, EventSession, Question, Quiz, Unit, User, db
 from quizzes.events import event_for_code
@@ -174,7 +175,7 @@ def quiz_problems(actor: User, fields: QuizFields) -> list[str]:
     if not 1 <= fields.question_count <= 20:
         problems.append(_("Số câu hỏi phải từ 1 đến 20."))
     else:
-        available = db.session.scalar(select(func.count()).select_from(_pool(fields.tags).subquery()))
+        available = db.session.execute(select(func.count()).select_from(_pool(fields.tags).subquery())).scalar_one()
         if available < fields.question_count:
             problems.append(_("Ngân hàng chỉ có %(n)d câu hỏi phù hợp.", n=available))
     if not 30 <= fields.time_limit_seconds <= 3600:
@@ -209,7 +210,7 @@ def quiz_is_open(quiz: Quiz, at: datetime) -> bool:
     return quiz.opens_at <= at < quiz.closes_at
 
 
-def quarters_of(quiz: Quiz) -> list[Unit]:
+def quarters_of(quiz: Quiz) -> Sequence[Unit]:
     return db.session.scalars(
         select(Unit).where(Unit.kind == "quarter", Unit.path.like(f"{quiz.scope_unit.path}%")).order_by(Unit.code)
     ).all()
@@ -274,7 +275,7 @@ def event_session_for(quiz: Quiz, code: str, seen_at: datetime, at: datetime) ->
 
 def credited_in_last_hour(address: str, at: datetime) -> int:
     """Open-QR attempts from this address credited to a quarter in the hour before `at`."""
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(Attempt)
         .where(
@@ -283,7 +284,72 @@ def credited_in_last_hour(address: str, at: datetime) -> int:
             Attempt.credited.is_(True),
             Attempt.event_session_id.is_(None),
         )
-    )
+    ).scalar_one()
+
+
+def _player_problems(quiz: Quiz, quarter: Unit | None, name: str, at: datetime) -> list[str]:
+    """The quiz must be open, the quarter one of its scope, the name given."""
+    problems = []
+    if not quiz_is_open(quiz, at):
+        problems.append(_("Bài kiểm tra chưa mở hoặc đã đóng."))
+    if quarter is None or quarter.kind != "quarter" or quiz.scope_unit_id not in quarter.ancestor_ids:
+        problems.append(_("Hãy chọn khu phố / ấp của bạn."))
+    if not 1 <= len(name.strip()) <= 80:
+        problems.append(_("Hãy nhập tên của bạn (tối đa 80 ký tự)."))
+    return problems
+
+
+def _phone_hash(phone: str) -> tuple[str | None, list[str]]:
+    """(keyed hash, problems) of an optional phone number: no hash when none or an invalid one is given."""
+    if not phone.strip():
+        return None, []
+    if not is_valid_phone(phone):
+        return None, [_("Số điện thoại không hợp lệ.")]
+    return keyed_hash(normalise_phone(phone)), []
+
+
+def _phone_has_played(quiz: Quiz, phone_hash: str) -> bool:
+    query = select(Attempt.id).where(Attempt.quiz_id == quiz.id, Attempt.phone_hash == phone_hash)
+    return db.session.scalar(query) is not None
+
+
+def _start_problems(
+    quiz: Quiz, quarter: Unit | None, name: str, phone: str, consent: bool, at: datetime
+) -> tuple[str | None, list[str]]:
+    """(phone hash, every reason this attempt cannot start): one attempt per phone, consent first."""
+    problems = _player_problems(quiz, quarter, name, at)
+    phone_hash, phone_problems = _phone_hash(phone)
+    problems += phone_problems
+    if not consent:
+        problems.append(_("Hãy đồng ý với cách dùng thông tin để bắt đầu."))
+    if phone_hash and _phone_has_played(quiz, phone_hash):
+        problems.append(_("Số điện thoại này đã làm bài kiểm tra này rồi. Mỗi người chỉ làm một lần. Cảm ơn bạn!"))
+    return phone_hash, problems
+
+
+def _credited(event: EventSession | None, hashed_address: str, at: datetime) -> bool:
+    """An event session always credits the quarter; the open QR only while the address is under its hourly bound."""
+    if event is not None:
+        return True
+    return credited_in_last_hour(hashed_address, at) < current_app.config["QUIZ_CREDITED_PER_ADDRESS_PER_HOUR"]
+
+
+def _draw_questions(quiz: Quiz, draw: random.Random) -> list[AttemptQuestion]:
+    """This attempt's own questions from the quiz's pool, each with its own order of choices."""
+    pool = db.session.scalars(_pool(quiz.tags)).all()
+    drawn = draw.sample(pool, quiz.question_count)
+    questions = {
+        question.id: question for question in db.session.scalars(select(Question).where(Question.id.in_(drawn)))
+    }
+    items = []
+    for position, question_id in enumerate(drawn):
+        choice_ids = [choice.id for choice in questions[question_id].choices]
+        items.append(
+            AttemptQuestion(
+                position=position, question_id=question_id, choice_order=draw.sample(choice_ids, len(choice_ids))
+            )
+        )
+    return items
 
 
 def start_attempt(
@@ -308,38 +374,13 @@ def start_attempt(
     existing = attempt_for_device(quiz, device_token)
     if existing is not None:
         return existing  # a reload or a second tap on Start resumes, it does not start over
-    problems = []
-    if not quiz_is_open(quiz, at):
-        problems.append(_("Bài kiểm tra chưa mở hoặc đã đóng."))
-    if quarter is None or quarter.kind != "quarter" or quiz.scope_unit_id not in quarter.ancestor_ids:
-        problems.append(_("Hãy chọn khu phố / ấp của bạn."))
-    if not 1 <= len(name.strip()) <= 80:
-        problems.append(_("Hãy nhập tên của bạn (tối đa 80 ký tự)."))
-    phone_hash = None
-    if phone.strip():
-        if not is_valid_phone(phone):
-            problems.append(_("Số điện thoại không hợp lệ."))
-        else:
-            phone_hash = keyed_hash(normalise_phone(phone))
-    if not consent:
-        problems.append(_("Hãy đồng ý với cách dùng thông tin để bắt đầu."))
-    if phone_hash and db.session.scalar(
-        select(Attempt.id).where(Attempt.quiz_id == quiz.id, Attempt.phone_hash == phone_hash)
-    ):
-        problems.append(_("Số điện thoại này đã làm bài kiểm tra này rồi. Mỗi người chỉ làm một lần. Cảm ơn bạn!"))
+    phone_hash, problems = _start_problems(quiz, quarter, name, phone, consent, at)
     if problems:
         raise Refused(*problems)
     event = event_session_for(quiz, event_code, code_seen_at or at, at)
     hashed_address = address_hash(address)
-    credited = event is not None or (
-        credited_in_last_hour(hashed_address, at) < current_app.config["QUIZ_CREDITED_PER_ADDRESS_PER_HOUR"]
-    )
-    pool = db.session.scalars(_pool(quiz.tags)).all()
-    draw = rng or random.SystemRandom()
-    drawn = draw.sample(pool, quiz.question_count)
-    questions = {
-        question.id: question for question in db.session.scalars(select(Question).where(Question.id.in_(drawn)))
-    }
+    credited = _credited(event, hashed_address, at)
+    questions = _draw_questions(quiz, rng or random.SystemRandom())
     attempt = Attempt(
         quiz=quiz,
         quarter=quarter,
@@ -353,13 +394,7 @@ def start_attempt(
         started_at=at,
         deadline_at=at + timedelta(seconds=quiz.time_limit_seconds),
     )
-    for position, question_id in enumerate(drawn):
-        choice_ids = [choice.id for choice in questions[question_id].choices]
-        attempt.answers.append(
-            AttemptQuestion(
-                position=position, question_id=question_id, choice_order=draw.sample(choice_ids, len(choice_ids))
-            )
-        )
+    attempt.answers.extend(questions)
     try:
         with db.session.begin_nested():
             db.session.add(attempt)
@@ -419,7 +454,8 @@ def finish(attempt: Attempt, at: datetime) -> None:
         return
     finished_at = min(at, attempt.deadline_at)
     # Claim the attempt in SQL: of a late device POST and the scheduler, only one credits it.
-    claimed = db.session.execute(
+    # An UPDATE gives a CursorResult, which has rowcount; Session.execute is typed as any Result.
+    claimed = db.session.execute(  # type: ignore[attr-defined]
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.finished_at.is_(None))
         .values(finished_at=finished_at)
@@ -503,7 +539,7 @@ def erase_device_attempts(device_token: str | None, at: datetime) -> int:
     mine = [Attempt.device_hash == device_hash(device_token), Attempt.erased_at.is_(None)]
     for attempt in db.session.scalars(select(Attempt).where(*mine, Attempt.finished_at.is_(None))):
         finish(attempt, at)  # what was answered counts before the answers go
-    count = db.session.scalar(select(func.count()).select_from(Attempt).where(*mine))
+    count = db.session.execute(select(func.count()).select_from(Attempt).where(*mine)).scalar_one()
     _erase(mine, at, {})
     db.session.expire_all()
     return count
@@ -514,7 +550,7 @@ def erase_old_attempts(at: datetime) -> int:
     and answers go; quiz, quarter, times, correct count, points and credit stay for the boards."""
     cutoff = at - timedelta(days=current_app.config["QUIZ_RETENTION_DAYS"])
     old = [Attempt.started_at < cutoff, Attempt.finished_at.isnot(None), Attempt.device_hash.isnot(None)]
-    count = db.session.scalar(select(func.count()).select_from(Attempt).where(*old))
+    count = db.session.execute(select(func.count()).select_from(Attempt).where(*old)).scalar_one()
     if count:
         _erase(old, at, {"address_hash": None, "device_hash": None})
         db.session.expire_all()
@@ -550,7 +586,7 @@ class QuarterStanding:
 def quarter_standing(quiz: Quiz, quarter: Unit, at: datetime) -> QuarterStanding:
     """The quarter's place: from the campaign's own board when the quiz counts for a campaign (so the
     page and the boards agree), else by the quiz's credited points with shared ranks."""
-    participants = db.session.scalar(
+    participants = db.session.execute(
         select(func.count())
         .select_from(Attempt)
         .where(
@@ -559,7 +595,7 @@ def quarter_standing(quiz: Quiz, quarter: Unit, at: datetime) -> QuarterStanding
             Attempt.finished_at.isnot(None),
             Attempt.credited.is_(True),
         )
-    )
+    ).scalar_one()
     if quiz.campaign is not None:
         position = unit_position(quiz.campaign, quarter, local_date(at))
         if position is None or position.points <= 0:

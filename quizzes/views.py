@@ -16,8 +16,8 @@ from core.clock import from_local, now, to_local
 from core.extensions import htmx, limiter
 from core.i18n import current_language
 from core.rendering import render_page
-from core.rules import Refused
 from core.urls import public_url_for
+from domain.refusals import Refused
 from models import Attempt, Campaign, Question, Quiz, Unit, db
 from models.units import WARD_KINDS
 from quizzes.forms import ActionForm, BankImportForm, JoinForm, QuizForm
@@ -230,7 +230,10 @@ def _with_device(response, token: str):
 def _join_form(quiz: Quiz) -> JoinForm:
     form = JoinForm()
     # Grouped by ward, so a province-wide quiz still reads as "ward, then quarter".
-    form.quarter.choices = [SelectChoice(unit.code, unit.name, optgroup=unit.parent.name) for unit in quarters_of(quiz)]
+    form.quarter.choices = [
+        SelectChoice(unit.code, unit.name, optgroup=unit.parent.name if unit.parent else "")
+        for unit in quarters_of(quiz)
+    ]
     return form
 
 
@@ -347,6 +350,8 @@ def _my_attempt(quiz: Quiz) -> Attempt:
 
 def _question_page(quiz: Quiz, attempt: Attempt, recorded: bool):
     item = current_question(attempt)
+    # play() checks there is one; answer() finishes the attempt when it answers the last.
+    assert item is not None
     return render_page(
         "quizzes/play.html",
         "quizzes/partials/question.html",

@@ -3,24 +3,29 @@
 Every point is a ledger row pointing at its cause. The aggregates that leaderboards read are
 updated in the same transaction with atomic upserts (`points = points + excluded.points`), never
 read-modify-write in Python. `verify` recomputes them from the ledger; `rebuild` replaces them.
+Each write also bumps the campaign's version row, which boards and screens key their caches on.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, Table, delete, insert, select, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from models import (
+    Campaign,
     LedgerEntry,
     MemberDayScore,
     MemberScore,
+    Model,
     OutcomeCount,
     OutcomeDayCount,
+    ScoreVersion,
     UnitDayScore,
     UnitScore,
     User,
@@ -28,7 +33,13 @@ from models import (
 )
 from models.scoring import AGGREGATES
 
-KEYS = {
+# An aggregate table's model, and the key of one of its rows (ids, and a day for daily tables).
+Aggregate = type[Model]
+Key = tuple[int | date, ...]
+# LedgerEntry columns by name: a dict to insert, or a result row's mapping (keyed by columns too).
+LedgerRow = Mapping[Any, Any]
+
+KEYS: dict[Aggregate, tuple[str, ...]] = {
     UnitScore: ("campaign_id", "unit_id"),
     UnitDayScore: ("campaign_id", "unit_id", "day"),
     MemberScore: ("campaign_id", "member_id"),
@@ -72,9 +83,9 @@ def credited_unit_ids(member: User) -> list[int]:
     return sorted(ids)
 
 
-def _deltas(rows: Iterable) -> dict:
+def _deltas(rows: Iterable[LedgerRow]) -> dict[Aggregate, defaultdict[Key, int]]:
     """Aggregate changes implied by ledger rows, given as mappings of LedgerEntry columns."""
-    deltas = {model: defaultdict(int) for model in AGGREGATES}
+    deltas: dict[Aggregate, defaultdict[Key, int]] = {model: defaultdict(int) for model in AGGREGATES}
     for row in rows:
         campaign_id, member_id, points, day = row["campaign_id"], row["member_id"], row["points"], row["day"]
         if points:
@@ -91,28 +102,31 @@ def _deltas(rows: Iterable) -> dict:
     return deltas
 
 
-def _value_column(model) -> str:
+def _value_column(model: Aggregate) -> str:
     return "count" if model in (OutcomeCount, OutcomeDayCount) else "points"
 
 
-def _apply(deltas: dict) -> None:
+def _apply(deltas: Mapping[Aggregate, Mapping[Key, int]]) -> None:
     dialect_insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
     for model, changes in deltas.items():
         if not changes:
             continue
         keys, column = KEYS[model], _value_column(model)
-        statement = dialect_insert(model.__table__)
+        # Each aggregate model maps one Table; SQLAlchemy types __table__ as any FROM clause.
+        table = cast(Table, model.__table__)
+        statement = dialect_insert(table)
         statement = statement.on_conflict_do_update(
-            index_elements=list(keys), set_={column: model.__table__.c[column] + statement.excluded[column]}
+            index_elements=list(keys), set_={column: table.c[column] + statement.excluded[column]}
         )
         # Sorted keys: concurrent writers lock aggregate rows in one order and cannot deadlock.
         rows = [dict(zip(keys, key, strict=True)) | {column: value} for key, value in sorted(changes.items())]
         db.session.execute(statement, rows)
 
 
-def _write(rows: list[dict]) -> None:
+def _write(rows: list[dict[str, Any]]) -> None:
     db.session.execute(insert(LedgerEntry), rows)
     _apply(_deltas(rows))
+    bump_versions({row["campaign_id"] for row in rows})
 
 
 def award_many(awards: list[Award]) -> None:
@@ -167,7 +181,7 @@ def reverse(entry: LedgerEntry) -> None:
     )
 
 
-def live_entries(cause_id: int, cause_types: tuple[str, ...]) -> list[LedgerEntry]:
+def live_entries(cause_id: int, cause_types: tuple[str, ...]) -> Sequence[LedgerEntry]:
     """Rows of a cause that still count: neither reversals nor reversed."""
     mirror = aliased(LedgerEntry)
     return db.session.scalars(
@@ -188,7 +202,7 @@ def reverse_cause(cause_id: int, cause_types: tuple[str, ...]) -> None:
         reverse(entry)
 
 
-def _expected() -> dict:
+def _expected() -> dict[Aggregate, dict[Key, int]]:
     rows = db.session.execute(
         select(
             LedgerEntry.campaign_id,
@@ -205,7 +219,7 @@ def _expected() -> dict:
     return {model: {key: value for key, value in changes.items() if value} for model, changes in deltas.items()}
 
 
-def _stored(model) -> dict:
+def _stored(model: Aggregate) -> dict[Key, int]:
     keys, column = KEYS[model], _value_column(model)
     table = model.__table__
     query = select(*(table.c[key] for key in keys), table.c[column]).execution_options(yield_per=20_000)
@@ -232,9 +246,10 @@ def rebuild() -> None:
     for model in AGGREGATES:
         db.session.execute(delete(model))
     _apply(expected)
+    _bump(true())  # repaired aggregates change boards without a ledger row
 
 
-def competition_ranks(values: list) -> list[int]:
+def competition_ranks(values: Sequence[object]) -> list[int]:
     """Ranks for values already sorted best first; equal values share a rank (1, 2, 2, 4)."""
     ranks: list[int] = []
     for position, value in enumerate(values):
@@ -242,6 +257,27 @@ def competition_ranks(values: list) -> list[int]:
     return ranks
 
 
-def scores_version() -> int:
-    """Grows with every ledger row: one primary-key lookup, the same answer in every worker."""
-    return db.session.scalar(select(func.coalesce(func.max(LedgerEntry.id), 0)))
+def _bump(campaigns: ColumnElement[bool]) -> None:
+    # `version + 1` in SQL: concurrent writers each add one. The row lock lasts until commit, so a
+    # campaign's writers commit in the order they bumped and every commit leaves a new version; the
+    # highest ledger id did not: a lower id committed after a higher one went unseen.
+    statement = update(ScoreVersion).where(campaigns).values(version=ScoreVersion.version + 1)
+    db.session.execute(statement.execution_options(synchronize_session=False))
+
+
+def bump_versions(campaign_ids: Iterable[int]) -> None:
+    """Move the version of these campaigns, in the caller's transaction: their boards are read afresh."""
+    _bump(ScoreVersion.campaign_id.in_(sorted(set(campaign_ids))))
+
+
+def bump_versions_scoped_at(unit_ids: Iterable[int]) -> None:
+    """Move the version of every campaign scoped at one of these units. Given a changed unit's ancestor
+    ids (itself included), that is every campaign whose boards may show its population, name or place."""
+    scopes = select(Campaign.id).where(Campaign.scope_unit_id.in_(sorted(set(unit_ids))))
+    _bump(ScoreVersion.campaign_id.in_(scopes))
+
+
+def scores_version(campaign_id: int) -> int:
+    """What a campaign's boards are keyed on: one primary-key lookup, the same answer in every worker."""
+    # Every campaign has its row (create_campaign, or the migration for older ones): none is a bug.
+    return db.session.execute(select(ScoreVersion.version).where(ScoreVersion.campaign_id == campaign_id)).scalar_one()

@@ -15,7 +15,7 @@ SCREEN_LEVELS = {"ward": "ward", "commune": "ward", "quarter": "quarter", "youth
 def default_boards(campaign: Campaign) -> list[dict]:
     """Each ranked level once, by target where the campaign has a headline target, then today's quarters."""
     target = campaign.headline_activity is not None
-    boards = []
+    boards: list[dict[str, str]] = []
     for kind in campaign.ranked_kind_list:
         level = SCREEN_LEVELS.get(kind)
         if level and all(board["level"] != level for board in boards):

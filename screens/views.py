@@ -9,8 +9,8 @@ from badges.services import BADGE_LABELS, recent_badges
 from campaigns.services import may_run_campaign
 from core.access import public, roles
 from core.clock import local_date, now
-from core.rules import Refused
 from core.urls import public_url_for
+from domain.refusals import Refused
 from leaderboards.services import cached_board, public_name
 from models import Campaign, EventSession, Quiz, ScreenLink, db
 from quizzes.events import MAX_MINUTES, MIN_MINUTES, close_event, current_code, open_event, open_event_for
@@ -171,7 +171,8 @@ def show(token: str):
     response = make_response(
         render_template(
             "screens/screen.html",
-            version=scores_version(),
+            # Read before the board: a write in between makes the next poll redraw, never get lost.
+            version=scores_version(screen.campaign_id),
             panel_state=quiz_panel_state(screen, now()),
             **_quiz_panel_context(screen),
             **_board_context(screen, 0),
@@ -211,7 +212,7 @@ def version(token: str):
         response = make_response("", 200)
         response.headers["HX-Refresh"] = "true"  # the TV reloads and shows "screen disabled"
         return response
-    current, panel = scores_version(), quiz_panel_state(screen, now())
+    current, panel = scores_version(screen.campaign_id), quiz_panel_state(screen, now())
     events = []
     if str(current) != request.args.get("v"):
         events.append("scores-changed")

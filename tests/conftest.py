@@ -1,4 +1,5 @@
 import contextvars
+import gc
 import os
 import re
 import tempfile
@@ -9,7 +10,7 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from jinja2 import StrictUndefined
+from jinja2 import FileSystemBytecodeCache, StrictUndefined
 from sqlalchemy import MetaData, create_engine, delete
 from werkzeug.security import generate_password_hash
 
@@ -22,10 +23,55 @@ from campaigns.services import CampaignFields, create_campaign, publish  # noqa:
 from core.extensions import limiter  # noqa: E402
 from models import User, db  # noqa: E402
 
+TESTS = Path(__file__).parent
 PASSWORD = "correct horse battery"
+# One PBKDF2 round: every account a test creates, resets or signs in with costs nothing, where the
+# production default (scrypt) costs ~0.1 s each time. config.py refuses it in production.
+PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
 _TMP = tempfile.mkdtemp(prefix="thidua-tests-")
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
+# Every test builds its own app; compiled templates are shared so that each is compiled once a run.
+TEMPLATE_CACHE = FileSystemBytecodeCache(tempfile.mkdtemp(prefix="templates-", dir=_TMP))
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+# Markers (declared in pyproject.toml), set by path here so that no test has to remember one:
+#   unit     tests/domain: the pure rules on plain values, no app and no database (milliseconds)
+#   browser  tests/e2e: Debian's Chromium against a live server
+#   slow     the few tests in SLOW, each seconds to a minute on SQLite (`pytest --durations=40`)
+#   db       everything else: through the app, on the test database
+# `make test-fast` runs `-m "not browser and not slow"`; `make test` (CI) runs them all.
+SLOW = {
+    "tests/campaigns/test_concurrency.py::test_eight_writers_at_once",
+    "tests/campaigns/test_ledger_properties.py::test_aggregates_always_match_the_ledger",
+    "tests/quizzes/test_quiz_credit.py::test_a_hall_of_300_behind_one_address_is_credited_with_the_event_code",
+    "tests/test_crawler.py::test_no_page_of_the_demo_fails_for_any_role_in_either_language",
+    "tests/test_seed.py::test_province_demo_has_province_scale",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each xdist worker builds its own SQLite file (one _TMP per process); a server database is shared.
+    if os.environ.get("TEST_DATABASE_URL") and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("TEST_DATABASE_URL is one database that every worker would reset: run without -n")
+    # Every test builds an app whose objects outlive the young generations, so the collector walked
+    # the whole heap every few tests (a fifth of the suite's time): what the imports made is left out
+    # of its walks, and the young generation is collected less often.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(TESTS / "domain"):
+            item.add_marker(pytest.mark.unit)
+        elif item.path.is_relative_to(TESTS / "e2e"):
+            item.add_marker(pytest.mark.browser)
+        elif item.nodeid.partition("[")[0] in SLOW:
+            item.add_marker(pytest.mark.slow)
+        else:
+            item.add_marker(pytest.mark.db)
 
 
 def _drop_everything(url: str) -> None:
@@ -59,10 +105,12 @@ def make_test_app(**overrides):
         "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
         "RATELIMIT_STORAGE_URI": "memory://",
         "EVIDENCE_DIR": f"{_TMP}/evidence",
+        "PASSWORD_HASH_METHOD": PASSWORD_HASH_METHOD,
     }
     config.update(overrides)
     app = create_app(config)
     app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     app.test_client_class = IsolatedClient
     return app
 
@@ -73,7 +121,7 @@ def database_url():
     _drop_everything(DATABASE_URL)
     app = make_test_app()
     with app.app_context():
-        upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
+        upgrade(directory=str(TESTS.parent / "migrations"))
         db.engine.dispose()
     return DATABASE_URL
 
@@ -127,7 +175,7 @@ def make_unit(app):
     return make
 
 
-_HASH = generate_password_hash(PASSWORD)
+_HASH = generate_password_hash(PASSWORD, method=PASSWORD_HASH_METHOD)
 
 
 @pytest.fixture

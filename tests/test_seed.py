@@ -1,9 +1,24 @@
+from collections import Counter
+
 from sqlalchemy import func, select
 
-from campaigns.services import campaign_status
+import demo.campaigns
+from campaigns.services import campaign_status, credit_approved
 from core.clock import now
 from demo.seed import DEMO_PASSWORD
-from models import BadgeAward, Campaign, CampaignResult, Contribution, LedgerEntry, Notification, Unit, User, db
+from models import (
+    BadgeAward,
+    Campaign,
+    CampaignResult,
+    Contribution,
+    LedgerEntry,
+    Notification,
+    OutcomeCount,
+    Unit,
+    UnitScore,
+    User,
+    db,
+)
 from scoring import verify
 from tests.conftest import login
 
@@ -103,3 +118,43 @@ def test_bulk_demo_contributions_earn_their_badges_once(runner):
     member_badges = select(func.count()).select_from(BadgeAward).where(BadgeAward.member_id.isnot(None))
     notices = select(func.count()).select_from(Notification).where(Notification.kind.like("badge:%"))
     assert db.session.scalar(member_badges) == db.session.scalar(notices)  # each badge told to its member once
+
+
+def test_demo_contributions_are_credited_by_the_approval_service_and_recompute(runner, monkeypatch):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    credited = []
+
+    def credit_and_note(contributions, at):
+        credited.extend(contribution.id for contribution in contributions)
+        credit_approved(contributions, at)
+
+    monkeypatch.setattr(demo.campaigns, "credit_approved", credit_and_note)
+    before = set(db.session.scalars(select(Contribution.id)))
+    assert runner.invoke(args=["seed-demo", "--contributions", "2000"]).exit_code == 0
+    approved = db.session.scalars(select(Contribution).where(Contribution.status == "approved")).all()
+    assert sorted(credited) == sorted(item.id for item in approved if item.id not in before)
+
+    # Recomputed from the contributions themselves, not from the ledger: each approved one credits the
+    # ancestors of its member's home quarter, team and youth union once, and outcomes to the
+    # beneficiary's quarter and its ancestors.
+    points, outcomes = Counter(), Counter()
+    for item in approved:
+        member = item.member
+        units = {
+            unit_id
+            for unit in (member.home_unit, member.team, member.youth_union)
+            if unit
+            for unit_id in unit.ancestor_ids
+        }
+        for unit_id in units:
+            points[(item.campaign_id, unit_id)] += item.points
+        if item.activity_type.target_kind is not None:
+            for unit_id in item.beneficiary_unit.ancestor_ids:
+                outcomes[(item.activity_type_id, unit_id)] += item.quantity
+    stored_points = db.session.execute(select(UnitScore.campaign_id, UnitScore.unit_id, UnitScore.points))
+    stored_outcomes = db.session.execute(
+        select(OutcomeCount.activity_type_id, OutcomeCount.unit_id, OutcomeCount.count)
+    )
+    assert {(campaign, unit): value for campaign, unit, value in stored_points} == points
+    assert {(activity, unit): value for activity, unit, value in stored_outcomes} == outcomes
+    assert verify() == []

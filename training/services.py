@@ -1,11 +1,12 @@
 """Training: the course catalogue, completions and their verification, CSV import, coverage."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.services import find_user
@@ -14,16 +15,21 @@ from campaigns.services import allowed_dates, campaign_status, in_scope
 from core.access import managed_members_clause, may_manage_user
 from core.clock import local_date
 from core.csv_import import RowError, read_csv
-from core.rules import Refused
+from domain.enums import CompletionSource, CompletionStatus
+from domain.refusals import Refused
 from models import Campaign, Completion, Course, Unit, User, db
 from scoring import Award, award, credited_unit_ids, reverse_cause
 
-COMPLETION_STATUS_LABELS = {"pending": _l("Chờ xác nhận"), "verified": _l("Đã xác nhận"), "rejected": _l("Bị từ chối")}
+COMPLETION_STATUS_LABELS = {
+    CompletionStatus.PENDING: _l("Chờ xác nhận"),
+    CompletionStatus.VERIFIED: _l("Đã xác nhận"),
+    CompletionStatus.REJECTED: _l("Bị từ chối"),
+}
 SOURCE_LABELS = {
-    "self": _l("tự báo cáo"),
-    "leader": _l("lãnh đạo ghi nhận"),
-    "import": _l("nhập từ nền tảng học"),
-    "quiz": _l("qua bài kiểm tra"),
+    CompletionSource.SELF: _l("tự báo cáo"),
+    CompletionSource.LEADER: _l("lãnh đạo ghi nhận"),
+    CompletionSource.IMPORT: _l("nhập từ nền tảng học"),
+    CompletionSource.QUIZ: _l("qua bài kiểm tra"),
 }
 
 # The courses named in the articles: 118,000 people trained in digital and AI skills in 2025.
@@ -189,6 +195,7 @@ def record_completion(
     problems += _date_problems(completed_on, at)
     if problems:
         raise Refused(*problems)
+    assert member is not None and course is not None  # each None added a problem above
     completion = _add(
         Completion(
             course=course,
@@ -205,7 +212,7 @@ def record_completion(
 
 
 def _mark_verified(actor: User | None, completion: Completion, at: datetime) -> None:
-    completion.status = "verified"
+    completion.status = CompletionStatus.VERIFIED
     completion.verified_by_id = actor.id if actor else None
     completion.verified_at = at
     _award_completion(completion, at)
@@ -263,7 +270,7 @@ def reject_completion(actor: User, completion: Completion, reason: str, at: date
     before = _completion_facts(completion)
     if completion.status == "verified":
         reverse_cause(completion.id, ("completion",))
-    completion.status = "rejected"
+    completion.status = CompletionStatus.REJECTED
     completion.reason = reason.strip()[:500]
     completion.verified_by_id = actor.id
     completion.verified_at = at
@@ -286,7 +293,7 @@ def _check_may_decide(actor: User, completion: Completion) -> None:
         raise Refused(_("Bạn không thể tự xác nhận khoá học của mình."))
 
 
-def _pending_for(actor: User):
+def _pending_for(actor: User) -> Select[Completion]:
     """The completions waiting for this actor: in scope, and not their own."""
     return (
         select(Completion)
@@ -295,13 +302,13 @@ def _pending_for(actor: User):
     )
 
 
-def pending_completions(actor: User) -> list[Completion]:
+def pending_completions(actor: User) -> Sequence[Completion]:
     return db.session.scalars(_pending_for(actor).order_by(Completion.created_at).limit(200)).all()
 
 
 def pending_count(actor: User) -> int:
     """How many completions wait for this actor (one COUNT, scoped like the queue)."""
-    return db.session.scalar(select(func.count()).select_from(_pending_for(actor).subquery()))
+    return db.session.execute(select(func.count()).select_from(_pending_for(actor).subquery())).scalar_one()
 
 
 IMPORT_COLUMNS = ("username", "course_code", "completed_on")
@@ -339,6 +346,7 @@ def import_completions(actor: User, data: bytes, at: datetime) -> tuple[int, int
         if problems:
             errors.extend(RowError(line, problem) for problem in problems)
             continue
+        assert member is not None and course is not None  # each None added a problem above
         key = (member.id, course.id)
         if key in seen or _existing(course, member) is not None:
             duplicates += 1
@@ -387,10 +395,10 @@ def coverage(units: list[Unit], courses: list[Course]) -> list[CoverageRow]:
     ids = [unit.id for unit in units]
     rows = []
     for course in courses:
-        people = select(User.id, Unit.path).join(Unit, Unit.id == User.home_unit_id).where(User.active.is_(True))
+        in_audience = select(User.id, Unit.path).join(Unit, Unit.id == User.home_unit_id).where(User.active.is_(True))
         if course.audience == "cadres":
-            people = people.where(User.is_cadre.is_(True))
-        people = people.subquery()
+            in_audience = in_audience.where(User.is_cadre.is_(True))
+        people = in_audience.subquery()
         by_unit = (
             select(Unit.id, func.count(people.c.id))
             .join(people, people.c.path.like(Unit.path.concat("%")))

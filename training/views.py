@@ -8,7 +8,7 @@ from core.access import managed_root, managed_units_clause, roles, signed_in, wa
 from core.clock import now, today
 from core.forms import ImportForm
 from core.rendering import render_page
-from core.rules import Refused
+from domain.refusals import Refused
 from models import Completion, Course, Unit, db
 from models.units import WARD_KINDS
 from training.forms import CompletionForm, CourseForm, RecordForm

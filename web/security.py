@@ -55,4 +55,7 @@ def init_security(app: Flask) -> None:
     if proxies:
         # Client address and scheme from the last `proxies` hops. Not X-Forwarded-Host: links are
         # built from PUBLIC_URL (core/urls.py), and nothing else should follow a client's Host.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0)
+        # Flask documents wrapping wsgi_app in middleware this way; its type is the method's.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0
+        )

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from badges.services import _grant, award_top_three
-from campaigns.services import LogRequest, approve, log_contributions
+from badges.services import STREAK_DAYS, _grant, award_top_three
+from campaigns.services import LogRequest, approve, approve_many, log_contributions
 from models import BadgeAward, Notification, User, db, immediate_transactions
 from tests.conftest import activity, login, make_test_app
 
@@ -117,3 +117,47 @@ def test_concurrent_events_award_a_badge_once(people, make_campaign, clock, tree
     assert db.session.scalar(select(func.count()).select_from(BadgeAward)) == 1
     assert errors == []
     assert sorted(results) == [False, False, False, True]
+
+
+def test_bulk_approval_earns_what_approving_one_by_one_would(people, make_campaign, clock):
+    """Ten residents helped and seven paperless days in a row, all approved in one call."""
+    signatures = make_campaign(starts=clock() - timedelta(days=10))
+    paperless = make_campaign(template="paperless_week", starts=clock() - timedelta(days=10))
+    member, leader = people["member"], people["teamlead"]
+    pending = [
+        contribution
+        for number in range(10)
+        for contribution in _log(
+            member,
+            signatures,
+            activity(signatures, "chữ ký số"),
+            clock(),
+            day=date(2026, 11, 1 + number % 4),
+            beneficiaries=f"09123450{number:02d}",
+            consent=True,
+        )
+    ]
+    records = activity(paperless, "Hồ sơ")
+    pending += [
+        contribution
+        for offset in range(STREAK_DAYS)
+        for contribution in _log(member, paperless, records, clock(), day=date(2026, 10, 27) + timedelta(days=offset))
+    ]
+    db.session.commit()
+    assert _kinds(member) == set()
+
+    outcome = approve_many(leader, pending, clock())
+    db.session.commit()
+
+    assert len(outcome.approved) == 17 and outcome.refused == {}
+    assert _kinds(member) == {"first_contribution", "helped_10", "paperless_streak_7"}
+    badges = select(BadgeAward.campaign_id, BadgeAward.kind).where(BadgeAward.member_id == member.id)
+    assert set(db.session.execute(badges)) == {
+        (signatures.id, "first_contribution"),
+        (signatures.id, "helped_10"),
+        (paperless.id, "first_contribution"),
+        (paperless.id, "paperless_streak_7"),
+    }
+    notices = select(Notification.campaign_id, Notification.kind).where(Notification.user_id == member.id)
+    told = {(campaign_id, kind.removeprefix("badge:")) for campaign_id, kind in db.session.execute(notices)}
+    assert told == set(db.session.execute(badges))  # each badge told to the member once

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from campaigns.services import LogRequest, Refused, approve, correct, log_contributions, reject
+from campaigns.services import LogRequest, approve, correct, log_contributions, reject
+from domain.refusals import Refused
 from models import Contribution, LedgerEntry, db
 from models.scoring import AGGREGATES
 from scoring import verify

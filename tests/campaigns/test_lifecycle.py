@@ -3,7 +3,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from campaigns.services import Refused, archive, campaign_status, end_early, extend, publish
+from campaigns.services import archive, campaign_status, end_early, extend, publish
+from domain.refusals import Refused
 from models import Campaign, MemberScore, db
 from scoring import verify
 from tests.campaigns.test_logging import log

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import BrowserContext, expect
 from werkzeug.serving import make_server
 
 from models import db
@@ -14,6 +15,10 @@ from tests.conftest import make_test_app
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 PHONE = {"width": 360, "height": 740}
+# The one limit on every wait (actions, navigations, expect), long enough for a loaded two-core CI
+# machine. Tests wait on conditions, never on the clock, so it costs nothing while all goes well.
+TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _unavailable(reason: str):
@@ -52,12 +57,17 @@ def live_server(app):
         db.engine.dispose()
 
 
+def open_context(browser, **options) -> BrowserContext:
+    """A new browser context (a person's own browser) whose pages wait up to TIMEOUT_MS."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
+    context = open_context(browser, viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
+    yield context.new_page()
     context.close()
 
 

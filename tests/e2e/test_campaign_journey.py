@@ -9,13 +9,11 @@ from playwright.sync_api import expect
 
 from core.clock import LOCAL
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import PHONE, screenshot
+from tests.e2e.conftest import PHONE, open_context, screenshot
 
 
 def _phone_page(browser, live_server, username):
-    context = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = open_context(browser, viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True).new_page()
     page.goto(f"{live_server}/login")
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill(PASSWORD)
@@ -49,12 +47,15 @@ def test_leader_launches_member_logs_leader_approves_member_sees_points(browser,
     screenshot(leader, "leader-campaign-phone")
 
     member = _phone_page(browser, live_server, "member")
+    # Each link is a boosted navigation: wait until htmx has swapped the next page in before acting
+    # on it. The home page names the campaign too, so a click too early would land on the old page.
     member.get_by_role("link", name="Chiến dịch", exact=True).click()
+    expect(member.get_by_role("heading", level=1)).to_have_text("Chiến dịch")
     member.get_by_text("Tuần không giấy phường W1").click()
+    expect(member.get_by_role("heading", level=1)).to_have_text("Tuần không giấy phường W1")
     member.get_by_role("link", name="Ghi nhận hoạt động").click()
-    # Boosted navigation: wait until htmx has swapped the page in and wired up the activity picker,
-    # as a person's reading time would.
-    member.wait_for_url("**/log")
+    expect(member.get_by_role("heading", level=1)).to_have_text("Ghi nhận hoạt động")
+    # and until htmx has wired up the activity picker, as a person's reading time would.
     member.wait_for_function("'htmx-internal-data' in (document.querySelector('select[name=activity_type]') || {})")
     member.get_by_label("Hoạt động").select_option(label="Hồ sơ xử lý trực tuyến")
     expect(member.get_by_text("2 điểm / hồ sơ")).to_be_visible()

@@ -8,6 +8,7 @@ from models import db
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from screens.services import create_screen
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import open_context
 
 # The page's own record of refusals, installed before any of its scripts run.
 LISTEN = """
@@ -49,10 +50,9 @@ def test_signed_in_pages_and_the_event_screen_load_without_a_csp_violation(
     screen = create_screen(people["leader1"], campaign, quiz)
     db.session.commit()
 
-    context = browser.new_context(locale="vi-VN")
+    context = open_context(browser, locale="vi-VN")
     messages = watch(context)
     page = context.new_page()
-    page.set_default_timeout(10_000)
     response = page.goto(f"{live_server}/login")
     assert "script-src 'self';" in response.headers["content-security-policy"]
     page.get_by_label("Tên đăng nhập").fill("leader1")
@@ -76,10 +76,9 @@ def test_signed_in_pages_and_the_event_screen_load_without_a_csp_violation(
     expect(page.locator("[data-print]")).to_be_visible()
     assert_no_violation(page, messages)
 
-    tv_context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
+    tv_context = open_context(browser, viewport={"width": 1920, "height": 1080}, locale="vi-VN")
     tv_messages = watch(tv_context)
     tv = tv_context.new_page()
-    tv.set_default_timeout(10_000)
     with tv.expect_response(lambda response: "/version?" in response.url):  # htmx polls: it runs
         response = tv.goto(f"{live_server}/screen/{screen.token}")
     assert response.headers["referrer-policy"] == "no-referrer"

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from core.clock import now
 from models import Attempt, db
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
-from tests.e2e.conftest import PHONE, screenshot
+from tests.e2e.conftest import PHONE, open_context, screenshot
 
 
 def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
@@ -20,9 +20,8 @@ def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
         ),
     )
     db.session.commit()
-    context = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
+    context = open_context(browser, viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
     phone = context.new_page()
-    phone.set_default_timeout(10_000)
     phone.goto(f"{live_server}/q/{quiz.slug}?u=Q1")
     expect(phone.get_by_label("Khu phố / ấp của bạn")).to_have_value("Q1")
     phone.get_by_label("Tên của bạn").fill("Chị Lan")
@@ -48,7 +47,7 @@ def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
 
     phone.goto(f"{live_server}/q/{quiz.slug}?u=Q1")  # the same phone scans again: back to the result
     expect(phone.get_by_role("heading", level=1)).to_have_text("Cảm ơn Chị Lan!")
-    other = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True).new_page()
+    other = open_context(browser, viewport=PHONE, locale="vi-VN", is_mobile=True).new_page()
     other.goto(f"{live_server}/q/{quiz.slug}?u=Q1")  # cookies cleared, same phone number
     other.get_by_label("Tên của bạn").fill("Chị Lan")
     other.get_by_label("Số điện thoại (không bắt buộc)").fill("0912345678")

@@ -11,7 +11,7 @@ from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from screens.services import create_screen
 from tests.campaigns.test_logging import log
 from tests.conftest import PASSWORD, activity, login
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import open_context, screenshot
 
 
 def test_screen_updates_within_seconds_of_an_approval(app, browser, live_server, people, make_campaign):
@@ -22,13 +22,13 @@ def test_screen_updates_within_seconds_of_an_approval(app, browser, live_server,
     screen = create_screen(people["leader1"], campaign, None, rotate_seconds=60)
     db.session.commit()
 
-    tv = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN").new_page()
+    tv = open_context(browser, viewport={"width": 1920, "height": 1080}, locale="vi-VN").new_page()
     tv.goto(f"{live_server}/screen/{screen.token}")
     first = tv.locator(".screen-rows li").first
     expect(first).to_contain_text("Unit W1")
     expect(first.locator(".value")).to_have_text("0")
 
-    leader = browser.new_context(locale="vi-VN").new_page()
+    leader = open_context(browser, locale="vi-VN").new_page()
     leader.goto(f"{live_server}/login")
     leader.get_by_label("Tên đăng nhập").fill("leader1")
     leader.get_by_label("Mật khẩu").fill(PASSWORD)
@@ -40,7 +40,7 @@ def test_screen_updates_within_seconds_of_an_approval(app, browser, live_server,
     db.session.commit()
     assert db.session.scalar(select(Contribution.status)) == "approved"
 
-    expect(first.locator(".value")).to_have_text("6", timeout=5_000)  # no reload: polling brought it
+    expect(first.locator(".value")).to_have_text("6")  # no reload: polling brought it
     screenshot(tv, "event-screen-tv")
     tv.context.close()
     leader.context.close()
@@ -59,12 +59,12 @@ def test_event_session_puts_a_rotating_code_on_the_tv(app, browser, live_server,
     screen = create_screen(people["leader1"], campaign, quiz, rotate_seconds=60)
     db.session.commit()
 
-    tv = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN").new_page()
+    tv = open_context(browser, viewport={"width": 1920, "height": 1080}, locale="vi-VN").new_page()
     tv.goto(f"{live_server}/screen/{screen.token}")
     expect(tv.locator(".screen-qr svg")).to_be_visible()
     expect(tv.locator(".screen-code")).to_have_count(0)
 
-    leader = browser.new_context(locale="vi-VN").new_page()
+    leader = open_context(browser, locale="vi-VN").new_page()
     leader.goto(f"{live_server}/login")
     leader.get_by_label("Tên đăng nhập").fill("leader1")
     leader.get_by_label("Mật khẩu").fill(PASSWORD)
@@ -78,7 +78,7 @@ def test_event_session_puts_a_rotating_code_on_the_tv(app, browser, live_server,
     event = db.session.scalar(select(EventSession))
 
     code = tv.locator(".screen-code")
-    expect(code).to_be_visible(timeout=5_000)  # no reload: the version poll said the corner changed
+    expect(code).to_be_visible()  # no reload: the version poll said the corner changed
     shown = code.get_attribute("data-code")
     # The code may have rotated between the poll and now; either minute's code is still accepted.
     assert event_for_code(quiz, shown, datetime.now(UTC)) == event
@@ -86,7 +86,7 @@ def test_event_session_puts_a_rotating_code_on_the_tv(app, browser, live_server,
 
     leader.get_by_role("button", name="Kết thúc phiên sự kiện").click()
     expect(leader.get_by_text("Đã đóng phiên sự kiện")).to_be_visible()
-    expect(tv.locator(".screen-code")).to_have_count(0, timeout=5_000)
+    expect(tv.locator(".screen-code")).to_have_count(0)
     expect(tv.locator(".screen-qr svg")).to_be_visible()
     tv.context.close()
     leader.context.close()

@@ -10,7 +10,7 @@ import segno
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from core.rules import Refused
+from domain.refusals import Refused
 from models import AuditEntry, EventSession, db
 from quizzes.events import close_event, current_code, event_for_code, open_event, open_event_for
 from quizzes.services import QuizFields, create_quiz, seed_question_bank

@@ -7,6 +7,7 @@ from models import ScreenLink, db
 from scoring import Award, award_many
 from screens.services import create_screen, default_boards
 from tests.conftest import csrf_token, login
+from tests.sql_budget import request_statements
 
 
 def _screen(people, make_campaign):
@@ -57,6 +58,16 @@ def test_version_answers_204_until_scores_change(client, people, tree, make_camp
     changed = client.get(f"/screen/{screen.token}/version?v={version}")
     assert changed.status_code == 200 and changed.headers["HX-Trigger"] == "scores-changed"
     assert _version(changed.get_data(as_text=True)) != version
+
+
+def test_an_unchanged_poll_is_two_indexed_lookups(client, people, make_campaign):
+    """Every TV asks every 2 s: the screen by its unique token, its campaign's version by primary key."""
+    _campaign, screen = _screen(people, make_campaign)
+    version = _version(client.get(f"/screen/{screen.token}").get_data(as_text=True))
+    response, statements = request_statements(client, "GET", f"/screen/{screen.token}/version?v={version}&c=")
+    assert response.status_code == 204
+    assert len(statements) == 2
+    assert "FROM score_version" in statements[1] and "WHERE score_version.campaign_id =" in statements[1]
 
 
 def test_boards_rotate_through_every_level(client, people, make_campaign):

@@ -1,0 +1,45 @@
+"""Counting the SQL statements one HTTP request sends, so a hot page's query count can be pinned.
+
+Transaction control (BEGIN, SAVEPOINT, RELEASE SAVEPOINT, ROLLBACK TO SAVEPOINT) is not counted: it
+reads and writes no rows, and the dialects differ in whether it passes through a cursor at all
+(SQLite's BEGIN IMMEDIATE does, psycopg's BEGIN does not), so counting it would make one budget
+mean two things.
+"""
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from models import db
+
+TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|SAVEPOINT|RELEASE|ROLLBACK TO)\b", re.IGNORECASE)
+
+
+@contextmanager
+def counted_statements(engine: Engine) -> Iterator[list[str]]:
+    """Collect the statements executed on `engine` inside the block, transaction control left out."""
+    statements: list[str] = []
+
+    def collect(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if not TRANSACTION_CONTROL.match(statement):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", collect)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", collect)
+
+
+def request_statements(client, method: str, path: str, **kwargs) -> tuple[object, list[str]]:
+    """Send one request (no redirect followed) and return its response with the statements it ran.
+
+    The test's own session is committed first, so its pending writes are not charged to the request.
+    """
+    db.session.commit()
+    with counted_statements(db.engine) as statements:
+        response = client.open(path, method=method, **kwargs)
+    return response, list(statements)
