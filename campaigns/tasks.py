@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from badges.services import award_top_three
-from core.clock import now
+from core.scheduler import run_job, scheduler_app
 from models import (
     Campaign,
     CampaignResult,
@@ -20,7 +20,6 @@ from models import (
     UnitScore,
     User,
     db,
-    immediate_transactions,
 )
 from scoring import competition_ranks
 
@@ -116,17 +115,9 @@ def run_campaign_events(at: datetime) -> dict[str, int]:
 
 def run_sweep(app: Flask) -> dict[str, int]:
     """One sweep in its own app context and one short write transaction."""
-    with app.app_context(), immediate_transactions():
-        try:
-            done = run_campaign_events(now())
-            db.session.commit()
-            return done
-        finally:
-            db.session.remove()
+    return run_job(app, run_campaign_events)
 
 
 def sweep() -> None:
     """The scheduler's job, run in the app that started the scheduler."""
-    from core.scheduler import scheduler_app  # the scheduler imports this module by name
-
     run_sweep(scheduler_app())

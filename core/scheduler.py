@@ -10,6 +10,7 @@ finishes quiz attempts whose time ran out and erases quiz details past their ret
 """
 
 import fcntl
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from core.clock import LOCAL
+from core.clock import LOCAL, now
+from models import db, immediate_transactions
 
 JOB_ID = "campaign-events"
 QUIZ_JOB_ID = "quiz-upkeep"
@@ -31,6 +33,17 @@ def scheduler_app() -> Flask:
     if _app is None:
         raise RuntimeError("no scheduler is running in this process")
     return _app
+
+
+def run_job(app: Flask, work: Callable[[datetime], dict[str, int]]) -> dict[str, int]:
+    """One run of a job: its own app context and one short write transaction, committed."""
+    with app.app_context(), immediate_transactions():
+        try:
+            done = work(now())
+            db.session.commit()
+            return done
+        finally:
+            db.session.remove()
 
 
 def build_scheduler(app: Flask, blocking: bool = False):

@@ -6,8 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from core.clock import now
-from models import db, immediate_transactions
+from core.scheduler import run_job, scheduler_app
 from quizzes.services import erase_old_attempts, finish_late_attempts
 
 
@@ -18,17 +17,9 @@ def run_quiz_upkeep(at: datetime) -> dict[str, int]:
 
 def run_sweep(app: Flask) -> dict[str, int]:
     """One upkeep in its own app context and one short write transaction."""
-    with app.app_context(), immediate_transactions():
-        try:
-            done = run_quiz_upkeep(now())
-            db.session.commit()
-            return done
-        finally:
-            db.session.remove()
+    return run_job(app, run_quiz_upkeep)
 
 
 def sweep() -> None:
     """The scheduler's job, run in the app that started the scheduler."""
-    from core.scheduler import scheduler_app  # the scheduler imports this module by name
-
     run_sweep(scheduler_app())

@@ -7,6 +7,7 @@ mean two things.
 """
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -43,3 +44,19 @@ def request_statements(client, method: str, path: str, **kwargs) -> tuple[object
     with counted_statements(db.engine) as statements:
         response = client.open(path, method=method, **kwargs)
     return response, list(statements)
+
+
+def nothing_is_locked() -> bool:
+    """True when the request's session holds no transaction and, on SQLite, another writer unwilling to
+    wait at all could take the write lock this instant: slow work (hashing, decoding) runs unlocked."""
+    free = not db.session().in_transaction()
+    if db.engine.dialect.name == "sqlite":
+        other = sqlite3.connect(db.engine.url.database or "", timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if anyone holds the write lock
+            other.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            free = False
+        finally:
+            other.close()
+    return free

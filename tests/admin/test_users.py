@@ -1,11 +1,11 @@
 import io
-import sqlite3
 
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from models import Unit, User, db
 from tests.conftest import _HASH, PASSWORD, csrf_from, csrf_token, login
+from tests.sql_budget import nothing_is_locked
 
 
 def _count_users():
@@ -199,21 +199,10 @@ def test_member_import_with_bad_rows_imports_nobody(client, people):
 
 def test_a_big_import_hashes_passwords_with_no_transaction_open(app, client, people, monkeypatch):
     """Hashing costs ~0.1 s a row: holding SQLite's write lock meanwhile would stall every writer."""
-    sqlite_path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
     seen = []
 
     def hash_while_checking(password: str) -> str:
-        free = not db.session().in_transaction()  # the request's own session
-        if sqlite_path:
-            other = sqlite3.connect(sqlite_path, timeout=0, isolation_level=None)
-            try:
-                other.execute("BEGIN IMMEDIATE")  # fails at once if anyone holds the write lock
-                other.execute("ROLLBACK")
-            except sqlite3.OperationalError:
-                free = False
-            finally:
-                other.close()
-        seen.append(free)
+        seen.append(nothing_is_locked())
         return _HASH
 
     monkeypatch.setattr("accounts.services.hash_password", hash_while_checking)

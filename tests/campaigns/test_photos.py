@@ -1,7 +1,6 @@
 """Evidence photos: huge images refused from the header, decoded outside any transaction, metadata gone."""
 
 import io
-import sqlite3
 import struct
 import zlib
 
@@ -13,6 +12,7 @@ from campaigns.photos import evidence_dir
 from models import Contribution, db
 from tests.campaigns.test_logging import jpeg, log
 from tests.conftest import activity, login
+from tests.sql_budget import nothing_is_locked
 
 SECRET = "nha-ong-Ba-0912345678"
 
@@ -133,23 +133,11 @@ def test_a_phone_multi_picture_jpeg_is_accepted(client, people, make_campaign):
 def test_the_photo_is_decoded_with_no_transaction_open(client, people, make_campaign, monkeypatch):
     campaign = make_campaign()
     login(client, "member")
-    sqlite_path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
     real_decode = campaigns.photos._decode
     lock_free = []
 
     def decode_while_checking_the_lock(data: bytes) -> Image.Image:
-        free = not db.session().in_transaction()  # the request's own session holds nothing
-        if sqlite_path:
-            # Another writer, not willing to wait at all, must get SQLite's write lock at this moment.
-            other = sqlite3.connect(sqlite_path, timeout=0, isolation_level=None)
-            try:
-                other.execute("BEGIN IMMEDIATE")
-                other.execute("ROLLBACK")
-            except sqlite3.OperationalError:
-                free = False
-            finally:
-                other.close()
-        lock_free.append(free)
+        lock_free.append(nothing_is_locked())
         return real_decode(data)
 
     monkeypatch.setattr(campaigns.photos, "_decode", decode_while_checking_the_lock)
