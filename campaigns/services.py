@@ -573,6 +573,11 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
         return earlier
     activity = _activity_to_log(member, campaign, request.activity_type_id, at)
     _lock_member(member)
+    # On PostgreSQL a double tap's second copy waits on the lock above until the first commits; it
+    # then finds what the first created and gives the same answer (SQLite ran them one after another).
+    earlier = _created_with_key(member, key)
+    if earlier:
+        return earlier
 
     work, problems = _work_done(activity, request)
     problems += _date_problems(campaign, request.occurred_on, at)
