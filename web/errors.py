@@ -24,6 +24,23 @@ MESSAGES = {
 }
 CSRF_MESSAGE = _l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy tải lại trang và gửi lại.")
 BUSY_RETRY_SECONDS = 5
+# The database does not answer at all (stopped, unreachable, a missing file): a page of its own.
+UNAVAILABLE = (
+    _l("Tạm thời không kết nối được dữ liệu"),
+    _l("Hệ thống đang không kết nối được cơ sở dữ liệu. Hãy thử lại sau ít phút; những gì đã lưu không bị mất."),
+)
+UNAVAILABLE_RETRY_SECONDS = 30
+# How drivers say that no database answers (psycopg, sqlite3); other errors are bugs, shown as 500.
+UNREACHABLE_SIGNS = (
+    "connection refused",
+    "could not connect",
+    "connection failed",
+    "connection timeout",
+    "server closed the connection",
+    "terminating connection",
+    "the database system is",
+    "unable to open database file",
+)
 
 # The page for database errors must not touch the database: base.html loads the user and counts
 # notifications, and in a POST any query begins BEGIN IMMEDIATE and waits on the same lock again.
@@ -70,9 +87,9 @@ def render_error(error: HTTPException):
         return render_standalone(code if code in MESSAGES else 500)
 
 
-def render_standalone(code: int) -> Response:
+def render_standalone(code: int, words: tuple | None = None) -> Response:
     """An error page built without the database (no user, no context processors): it cannot fail on it."""
-    title, message = MESSAGES[code]
+    title, message = words or MESSAGES[code]
     if _wants_json():
         return make_response(jsonify(error=str(title), message=str(message)), code)
     html = current_app.jinja_env.from_string(STANDALONE_PAGE).render(
@@ -99,30 +116,40 @@ def _reset_session() -> None:
             current_app.logger.warning("Discarding the database session failed", exc_info=True)
 
 
-def render_busy(error: OperationalError):
-    """A database error: "busy, try again" (503) if SQLite stayed locked past its timeout, else a 500.
+def is_unreachable(error: OperationalError) -> bool:
+    """No database answers: a lost or refused connection, a database file that cannot be opened."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    return bool(getattr(error, "connection_invalidated", False)) or any(sign in text for sign in UNREACHABLE_SIGNS)
 
-    Never raises: a failure here would replace the page with the server's bare error.
+
+def render_database_error(error: OperationalError) -> Response:
+    """503 when SQLite stayed locked past its timeout or no database answers, else a 500.
+
+    Never raises: a failure here would replace the page with the server's bare error. Nothing is
+    remembered from the failure, so the next request after the database is back works as usual.
     """
-    busy = is_busy(error)
-    code = 503 if busy else 500
-    if busy:
+    if is_busy(error):
         current_app.logger.warning("Database still busy after its timeout: %s", error)
+        code, words, retry = 503, MESSAGES[503], BUSY_RETRY_SECONDS
+    elif is_unreachable(error):
+        current_app.logger.error("Database unreachable on %s %s: %s", request.method, request.path, error)
+        code, words, retry = 503, UNAVAILABLE, UNAVAILABLE_RETRY_SECONDS
     else:
         # Handled here, so Flask will not log it: do it as its own 500 handling would.
         current_app.logger.error("Database error on %s %s", request.method, request.path, exc_info=error)
+        code, words, retry = 500, MESSAGES[500], None
     _reset_session()
     try:
-        response = render_standalone(code)
+        response = render_standalone(code, words)
     except Exception:
         current_app.logger.exception("Rendering the database error page failed")
-        response = Response(str(MESSAGES[code][1]), code, mimetype="text/plain")
-    if busy:
-        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        response = Response(str(words[1]), code, mimetype="text/plain")
+    if retry:
+        response.headers["Retry-After"] = str(retry)
     return response
 
 
 def register_error_handlers(app):
     # Unhandled exceptions reach this as InternalServerError after Flask has logged them.
     app.register_error_handler(HTTPException, render_error)
-    app.register_error_handler(OperationalError, render_busy)
+    app.register_error_handler(OperationalError, render_database_error)

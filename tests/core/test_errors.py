@@ -99,3 +99,36 @@ def test_a_crash_after_a_failed_flush_still_gets_the_500_page(app, client, peopl
     response = client.get("/flush")
     assert response.status_code == 500
     assert "Lỗi hệ thống" in response.get_data(as_text=True)
+
+
+def _unreachable_database_url() -> str:
+    """A database that does not answer: a closed port for PostgreSQL, a missing folder for SQLite."""
+    if DATABASE_URL.startswith("sqlite"):
+        return "sqlite:////nonexistent-thidua-folder/thidua.db"
+    return "postgresql+psycopg://postgres@127.0.0.1:1/thidua?connect_timeout=2"
+
+
+def test_with_the_database_down_every_page_is_the_apps_own_503(app, client, people):
+    from tests.conftest import make_test_app
+
+    login(client, "member")
+    signed_in_cookie = client.get_cookie("session")
+    down = make_test_app(SQLALCHEMY_DATABASE_URI=_unreachable_database_url()).test_client()
+    down.set_cookie("session", signed_in_cookie.value)
+    with down.application.app_context():
+        for path in ("/", "/campaigns", "/me", "/?lang=en"):
+            response = down.get(path)
+            html = response.get_data(as_text=True)
+            assert response.status_code == 503, path
+            assert response.headers["Retry-After"] == "30"
+            if path.endswith("lang=en"):
+                assert "The database cannot be reached" in html
+            else:
+                assert "Tạm thời không kết nối được dữ liệu" in html and "<html" in html, path
+        api = down.get("/api/v1/campaigns")
+        # ?lang=en above is remembered: even this page, built without the database, speaks English.
+        assert api.status_code == 503 and api.get_json()["error"] == "The database cannot be reached"
+        assert down.get("/healthz").status_code == 503
+        down.application.extensions["sqlalchemy"].engines[None].dispose()
+    # The working database answers again at once: nothing was cached from the failure.
+    assert client.get("/").status_code == 200
