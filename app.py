@@ -17,7 +17,6 @@ from core.access import enforce_route_access, public
 from core.extensions import babel, csrf, htmx, limiter, login_manager, migrate
 from core.i18n import remember_language, select_locale
 from core.scheduler import scheduler_command, start_embedded_scheduler
-from core.urls import DatabaseIdConverter
 from demo.commands import seed_demo
 from leaderboards.views import bp as leaderboards_bp
 from models import db
@@ -26,7 +25,7 @@ from screens.views import bp as screens_bp
 from training.views import bp as training_bp
 from web.commands import verify_scores
 from web.errors import register_error_handlers
-from web.input import refuse_nul_characters
+from web.input import DatabaseIdConverter, refuse_nul_characters
 from web.security import init_security
 from web.templating import init_templating
 from web.transactions import init_transactions

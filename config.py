@@ -94,7 +94,7 @@ def config_from_env(instance_path: str) -> dict:
         "PUBLIC_URL": public_url or "http://127.0.0.1:5000",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        # Also turns on Strict-Transport-Security (core/security.py): "1" means served over HTTPS.
+        # Also turns on Strict-Transport-Security (web/security.py): "1" means served over HTTPS.
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
-from audit.services import record
+from audit.services import entry as audit_entry
+from audit.services import record, record_many
 from campaigns.photos import delete_photo
 from core.access import assignable_roles, may_manage_unit
 from core.clock import now
@@ -306,10 +307,14 @@ def _account_facts(user: User) -> dict:
     }
 
 
+def _new_account_facts(user: User) -> dict:
+    return _account_facts(user) | {"must_change_password": True}
+
+
 def add_user(actor: User, fields: UserFields) -> tuple[User, str]:
     """Create an account for `actor` (checked with user_problems) and log it."""
     user, password = create_user(fields)
-    record(actor, "user.create", user, user.home_unit, after=_account_facts(user) | {"must_change_password": True})
+    record(actor, "user.create", user, user.home_unit, after=_new_account_facts(user))
     return user, password
 
 
@@ -465,15 +470,13 @@ def import_members(
             batch.append((user, password))
         db.session.add_all([user for user, _password in batch])
         db.session.flush()
-        for user, _password in batch:
-            record(
-                actor,
-                "user.import",
-                user,
-                user.home_unit,
-                after=_account_facts(user) | {"must_change_password": True},
-                at=at,
-            )
+        # One INSERT for the batch's entries: the write lock is held while they are written.
+        record_many(
+            [
+                audit_entry(actor, "user.import", user, user.home_unit, after=_new_account_facts(user), at=at)
+                for user, _password in batch
+            ]
+        )
         accounts += batch
     return accounts, []
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, insert, or_, select
+from sqlalchemy.orm import joinedload
 
 from core.access import managed_units_clause
 from core.clock import now
@@ -20,6 +21,7 @@ ACTIONS = {
     "completion.reject": _l("Đã từ chối hoàn thành khoá học"),
     "completion.record": _l("Đã ghi nhận hoàn thành khoá học"),
     "completion.import": _l("Đã nhập danh sách hoàn thành khoá học"),
+    "course.save": _l("Đã lưu khoá học"),
     "user.create": _l("Đã tạo tài khoản"),
     "user.update": _l("Đã sửa tài khoản"),
     "user.role_change": _l("Đã đổi vai trò"),
@@ -32,7 +34,6 @@ ACTIONS = {
     "unit.update": _l("Đã sửa đơn vị"),
     "unit.import": _l("Đã nhập danh sách đơn vị"),
     "campaign.create": _l("Đã tạo chiến dịch"),
-    "campaign.update": _l("Đã sửa chiến dịch"),
     "campaign.publish": _l("Đã công bố chiến dịch"),
     "campaign.extend": _l("Đã gia hạn chiến dịch"),
     "campaign.end": _l("Đã kết thúc sớm chiến dịch"),
@@ -115,4 +116,6 @@ def audit_page(reader: User, action: str | None, before_id: int | None) -> list[
         query = query.where(AuditEntry.action == action)
     if before_id:
         query = query.where(AuditEntry.id < before_id)
+    # The page shows each entry's actor and unit: loaded with the entries, not one query each.
+    query = query.options(joinedload(AuditEntry.actor), joinedload(AuditEntry.unit))
     return list(db.session.scalars(query.limit(PAGE_SIZE)))

@@ -152,11 +152,6 @@ def check_contribution_badges_many(contributions: Sequence[Contribution], at: da
     return grant_many(earned, at)
 
 
-def check_contribution_badges(contribution: Contribution, at: datetime) -> list[str]:
-    """After one contribution is approved: the kinds of the badges it newly earned."""
-    return sorted(kind for _campaign_id, kind, _subject in check_contribution_badges_many([contribution], at))
-
-
 def _has_streak(days: set) -> bool:
     return any(all(day + timedelta(days=offset) in days for offset in range(STREAK_DAYS)) for day in days)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from audit.services import entry as audit_entry
 from audit.services import record, record_many
-from badges.services import check_contribution_badges, check_contribution_badges_many
+from badges.services import check_contribution_badges_many
 from campaigns.photos import delete_photo, save_photo
 from campaigns.presets import PRESETS
 from core.access import managed_members_clause, may_manage_unit, may_manage_user
@@ -356,10 +356,6 @@ def allowed_dates(campaign: Campaign, at: datetime) -> tuple[date, date]:
     return accepted_dates(campaign.starts_at, campaign.ends_at, at)
 
 
-def _cap_window(activity: ActivityType, day: date) -> tuple[date, date]:
-    return cap_window(activity.cap_window, day)
-
-
 def _counted_so_far(member: User, activity: ActivityType, first: date, last: date) -> int:
     """What the member logged of this activity between these days, pending or approved."""
     return db.session.execute(
@@ -388,14 +384,18 @@ def _cap_message(activity: ActivityType, used: int) -> str:
     )
 
 
-def _earlier_beneficiary(activity: ActivityType, beneficiary_hash: str) -> Contribution | None:
-    return db.session.scalar(
+def _earlier_beneficiaries(activity: ActivityType, hashes: list[str]) -> dict[str, Contribution]:
+    """The contributions that already count these beneficiaries for this activity, by hash, in one query."""
+    if not hashes:
+        return {}
+    earlier = db.session.scalars(
         select(Contribution).where(
             Contribution.activity_type_id == activity.id,
-            Contribution.beneficiary_hash == beneficiary_hash,
-            Contribution.status != "rejected",
+            Contribution.beneficiary_hash.in_(hashes),
+            Contribution.status != ContributionStatus.REJECTED,
         )
     )
+    return {contribution.beneficiary_hash: contribution for contribution in earlier if contribution.beneficiary_hash}
 
 
 def _already_counted_message(earlier: Contribution, last3: str) -> str:
@@ -505,7 +505,7 @@ def _cap_problems(member: User, activity: ActivityType, day: date, quantity: int
     """The member's cap over its window, counting what is pending or approved (the member is locked)."""
     if not activity.cap_per_member:
         return []
-    first, last = _cap_window(activity, day)
+    first, last = cap_window(activity.cap_window, day)
     used = _counted_so_far(member, activity, first, last)
     refusal = cap_refusal(activity.cap_per_member, activity.cap_window, used, quantity)
     return [] if refusal is None else [_cap_message(activity, refusal.used)]
@@ -513,12 +513,12 @@ def _cap_problems(member: User, activity: ActivityType, day: date, quantity: int
 
 def _beneficiary_problems(activity: ActivityType, work: _Work) -> list[str]:
     """Each beneficiary counts once per activity type."""
-    problems = []
-    for number, beneficiary_hash in work.beneficiaries:
-        duplicate = _earlier_beneficiary(activity, beneficiary_hash)
-        if duplicate is not None:
-            problems.append(_already_counted_message(duplicate, number[-3:]))
-    return problems
+    earlier = _earlier_beneficiaries(activity, [beneficiary_hash for _number, beneficiary_hash in work.beneficiaries])
+    return [
+        _already_counted_message(earlier[beneficiary_hash], number[-3:])
+        for number, beneficiary_hash in work.beneficiaries
+        if beneficiary_hash in earlier
+    ]
 
 
 def _new_contributions(
@@ -568,16 +568,14 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
     Submitting the same idempotency key again returns what the first submission created.
     """
     key = _idempotency_key(request.idempotency_key)
+    _lock_member(member)
+    # Looked for once the member is locked: on PostgreSQL a double tap's second copy waits on the lock
+    # until the first commits, then finds what it created (SQLite ran them one after another). Before
+    # the activity checks, so a copy replayed after the campaign ended still gets the first answer.
     earlier = _created_with_key(member, key)
     if earlier:
         return earlier
     activity = _activity_to_log(member, campaign, request.activity_type_id, at)
-    _lock_member(member)
-    # On PostgreSQL a double tap's second copy waits on the lock above until the first commits; it
-    # then finds what the first created and gives the same answer (SQLite ran them one after another).
-    earlier = _created_with_key(member, key)
-    if earlier:
-        return earlier
 
     work, problems = _work_done(activity, request)
     problems += _date_problems(campaign, request.occurred_on, at)
@@ -591,10 +589,7 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
     photo = save_photo(request.photo) if request.photo else None
     contributions = _new_contributions(member, activity, request, work, key=key, photo=photo, at=at)
     _insert_all(contributions, photo)
-    for contribution in contributions:
-        if contribution.status == ContributionStatus.APPROVED:
-            _award(contribution, LedgerCause.CONTRIBUTION)
-            check_contribution_badges(contribution, at)
+    credit_approved([item for item in contributions if item.status == ContributionStatus.APPROVED], at)
     return contributions
 
 
@@ -615,15 +610,11 @@ def _award_of(contribution: Contribution, cause_type: str) -> Award:
     )
 
 
-def _award(contribution: Contribution, cause_type: str) -> None:
-    award(_award_of(contribution, cause_type))
-
-
 def credit_approved(contributions: Sequence[Contribution], at: datetime) -> None:
     """Points, outcomes and badges for contributions just approved (and flushed): the one place approved
-    work is credited, whether a leader approved it or the demo seeded it. Loads nothing itself when
-    each contribution's member (with home, team and youth union), activity type, campaign and
-    beneficiary unit are loaded."""
+    work is credited, whether a leader approved it, it needed no verification or the demo seeded it.
+    Loads nothing itself when each contribution's member (with home, team and youth union), activity
+    type, campaign and beneficiary unit are loaded."""
     if not contributions:
         return
     award_many([_award_of(contribution, LedgerCause.CONTRIBUTION) for contribution in contributions])
@@ -748,7 +739,7 @@ def correct(actor: User, contribution: Contribution, quantity: int, reason: str,
     activity = contribution.activity_type
     if activity.cap_per_member:
         _lock_member(contribution.member)
-        first, last = _cap_window(activity, contribution.occurred_on)
+        first, last = cap_window(activity.cap_window, contribution.occurred_on)
         others = _counted_so_far(contribution.member, activity, first, last) - contribution.quantity
         if others + quantity > activity.cap_per_member:
             raise Refused(_cap_message(activity, others))
@@ -760,7 +751,7 @@ def correct(actor: User, contribution: Contribution, quantity: int, reason: str,
     contribution.reason = reason.strip()[:1000]
     contribution.decided_by = actor
     contribution.decided_at = at
-    _award(contribution, "correction")
+    award(_award_of(contribution, LedgerCause.CORRECTION))
     _record_decision(actor, "contribution.correct", contribution, before, at)
 
 

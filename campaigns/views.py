@@ -63,11 +63,6 @@ def _parse_id(text: str | None) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-def _get_row(model, row_id: int):
-    """db.session.get that treats an id SQLite cannot hold (from a URL) as not found."""
-    return db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
-
-
 def _campaign_or_404(slug: str) -> Campaign:
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
     if campaign is None:
@@ -268,7 +263,7 @@ def edit_activity(slug: str, activity_id: int | None = None):
     campaign = _run_campaign_or_403(slug)
     activity = None
     if activity_id is not None:
-        activity = _get_row(ActivityType, activity_id)
+        activity = db.session.get(ActivityType, activity_id)
         if activity is None or activity.campaign_id != campaign.id:
             abort(404)
     form = ActivityForm(obj=activity)
@@ -352,8 +347,9 @@ def log(slug: str):
             db.session.rollback()
             problems = refusal.messages
         else:
+            # Read before the commit expires them, or each would be loaded again.
+            pending = any(contribution.status == "pending" for contribution in created)
             db.session.commit()
-            pending = sum(contribution.status == "pending" for contribution in created)
             flash(
                 _("Đã ghi nhận, đang chờ duyệt.") if pending else _("Đã ghi nhận và cộng điểm."),
                 "success",
@@ -410,7 +406,7 @@ def review():
 
 def _decide(contribution_id: int, decision, done_message: str):
     """Apply a leader's decision; the answer says what happened, a refusal included."""
-    contribution = _get_row(Contribution, contribution_id)
+    contribution = db.session.get(Contribution, contribution_id)
     if contribution is None:
         abort(404)
     if not may_manage_user(current_user, contribution.member):

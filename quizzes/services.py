@@ -203,6 +203,13 @@ def create_quiz(actor: User, fields: QuizFields) -> Quiz:
     )
     db.session.add(quiz)
     db.session.flush()
+    record(
+        actor,
+        "quiz.create",
+        quiz,
+        quiz.scope_unit,
+        after={"campaign_id": quiz.campaign_id, "questions": quiz.question_count, "points": quiz.points_per_correct},
+    )
     return quiz
 
 
@@ -268,6 +275,14 @@ def event_session_for(quiz: Quiz, code: str, seen_at: datetime, at: datetime) ->
     if event is None or event.closed_at is not None or not at < event.closes_at:
         return None
     return event
+
+
+def event_code_state(quiz: Quiz, code: str, seen_at: datetime, at: datetime) -> str | None:
+    """What the join page tells a resident who came with an event code: None without a code, "live"
+    when it still credits (event_session_for), "expired" when the attempt will count as an open-QR one."""
+    if not code:
+        return None
+    return "live" if event_session_for(quiz, code, seen_at, at) is not None else "expired"
 
 
 # --- attempts ----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from quizzes.services import (
     create_quiz,
     current_question,
     erase_device_attempts,
+    event_code_state,
     event_session_for,
     export_questions,
     import_questions,
@@ -271,14 +272,10 @@ def join(slug: str):
     form = _join_form(quiz)
     if request.args.get("u") in {choice.value for choice in form.quarter.choices}:
         form.quarter.data = request.args["u"]
-    event_state = None
-    code = request.args.get("e", "").strip()[:16]
-    if code:
-        at = now()
-        if event_session_for(quiz, code, at, at) is not None:
-            form.event.data, event_state = stamp_event_code(quiz, code, at), "live"
-        else:
-            event_state = "expired"
+    code, at = request.args.get("e", "").strip()[:16], now()
+    event_state = event_code_state(quiz, code, at, at)
+    if event_state == "live":
+        form.event.data = stamp_event_code(quiz, code, at)
     token = _device_token() or secrets.token_urlsafe(24)
     return _with_device(_render_join(quiz, form, [], event_state), token)
 
@@ -335,10 +332,7 @@ def start(slug: str):
                     "info",
                 )
             return _with_device(redirect(url_for("quizzes.play", slug=slug)), token)
-    event_state = None
-    if code:
-        event_state = "live" if event_session_for(quiz, code, seen_at, at) is not None else "expired"
-    return _with_device(_render_join(quiz, form, problems, event_state, 422), token)
+    return _with_device(_render_join(quiz, form, problems, event_code_state(quiz, code, seen_at, at), 422), token)
 
 
 def _my_attempt(quiz: Quiz) -> Attempt:

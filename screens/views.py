@@ -164,11 +164,18 @@ def _board_context(screen: ScreenLink, index: int) -> dict:
     }
 
 
+def _no_store(page: str):
+    """The screen's secret URL and its rotating code: kept by no cache."""
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/screen/<token>")
 @public
 def show(token: str):
     screen = _screen_or_disabled(token)
-    response = make_response(
+    return _no_store(
         render_template(
             "screens/screen.html",
             # Read before the board: a write in between makes the next poll redraw, never get lost.
@@ -178,8 +185,6 @@ def show(token: str):
             **_board_context(screen, 0),
         )
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/screen/<token>/quiz")
@@ -187,11 +192,7 @@ def show(token: str):
 def quiz_fragment(token: str):
     """The quiz corner alone, fetched when the poller says it changed and every minute besides."""
     screen = _screen_or_disabled(token)
-    response = make_response(
-        render_template("screens/partials/quiz_panel.html", screen=screen, **_quiz_panel_context(screen))
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _no_store(render_template("screens/partials/quiz_panel.html", screen=screen, **_quiz_panel_context(screen)))
 
 
 @bp.route("/screen/<token>/board")

@@ -107,7 +107,22 @@ def course_problems(fields: CourseFields, course: Course | None = None) -> list[
     return problems
 
 
-def save_course(fields: CourseFields, course: Course | None = None) -> Course:
+def _course_facts(course: Course) -> dict:
+    """What the log keeps about a course: what names it, whom it counts for and how much."""
+    return {
+        "code": course.code,
+        "name": course.name,
+        "points": course.points,
+        "hours": course.hours,
+        "audience": course.audience,
+        "target_percent": course.target_percent,
+    }
+
+
+def save_course(actor: User, fields: CourseFields, course: Course | None = None) -> Course:
+    """Create or edit a course (checked with course_problems) and log what changed: its points count
+    for every completion confirmed from now on."""
+    before = _course_facts(course) if course is not None else None
     if course is None:
         course = Course(code="", name="")
         db.session.add(course)
@@ -115,6 +130,12 @@ def save_course(fields: CourseFields, course: Course | None = None) -> Course:
         setattr(course, name, value.strip() if isinstance(value, str) else value)
     course.code = course.code.upper()
     db.session.flush()
+    after = _course_facts(course)
+    if before is None:
+        record(actor, "course.save", course, None, after=after)
+    elif changed := [key for key in after if before[key] != after[key]]:
+        changes = ({key: before[key] for key in changed}, {key: after[key] for key in changed})
+        record(actor, "course.save", course, None, *changes)
     return course
 
 

@@ -213,7 +213,7 @@ def edit_course(code: str | None = None):
         )
         problems = course_problems(fields, course)
         if not problems:
-            save_course(fields, course)
+            save_course(current_user, fields, course)
             db.session.commit()
             flash(_("Đã lưu khoá học."), "success")
             return redirect(url_for("training.courses"))

@@ -1,4 +1,4 @@
-"""Security headers on every response, and which proxy headers to believe (DESIGN section 9).
+"""Security headers on every response, and which proxy headers to believe (docs/SECURITY.md).
 
 One after_request hook rather than Flask-Talisman: the headers are a handful of fixed strings, and
 Talisman's defaults (redirect to HTTPS, SESSION_COOKIE_SECURE forced on) fight development over

@@ -1,11 +1,11 @@
 """Every action on accounts and units leaves exactly one audit entry, with ids and flags, never names."""
 
-import io
 import json
 
 from sqlalchemy import select
 
 from models import AuditEntry, Unit, User, db
+from tests.admin.helpers import edit_member, post_unit, post_user, upload
 from tests.conftest import csrf_token, login
 
 
@@ -26,21 +26,10 @@ def _no_personal_data(entry: AuditEntry, *secrets: str) -> None:
         assert secret not in text
 
 
-def _user_form(client, path: str, **fields):
-    data = {
-        "csrf_token": csrf_token(client, "/admin/users/new"),
-        "team_code": "",
-        "youth_union_code": "",
-        "phone": "",
-    } | fields
-    return client.post(path, data=data)
-
-
 def test_creating_an_account_is_logged(client, people, tree):
     login(client, "leader1")
-    response = _user_form(
+    response = post_user(
         client,
-        "/admin/users/new",
         username="lan.nguyen",
         display_name="Nguyễn Thị Lan",
         role="member",
@@ -68,17 +57,7 @@ def test_creating_an_account_is_logged(client, people, tree):
 def test_editing_an_account_logs_what_changed_without_names(client, people, tree):
     member = people["member"]
     login(client, "leader1")
-    response = _user_form(
-        client,
-        f"/admin/users/{member.id}/edit",
-        username="member",
-        display_name="Tên Mới",
-        role="member",
-        home_unit_code="Q1",
-        team_code="",
-        youth_union_code="Y1",
-        phone="0987654321",
-    )
+    response = edit_member(client, member, display_name="Tên Mới", team_code="", phone="0987654321")
     assert response.status_code == 302
     entry = _only("user.update")
     assert entry.unit_id == tree["Q1"].id
@@ -90,16 +69,7 @@ def test_editing_an_account_logs_what_changed_without_names(client, people, tree
 def test_saving_an_unchanged_account_logs_nothing(client, people):
     member = people["member"]
     login(client, "leader1")
-    response = _user_form(
-        client,
-        f"/admin/users/{member.id}/edit",
-        username="member",
-        display_name="Member",
-        role="member",
-        home_unit_code="Q1",
-        team_code="T1",
-        youth_union_code="Y1",
-    )
+    response = edit_member(client, member)
     assert response.status_code == 302
     assert _entries() == []
 
@@ -107,16 +77,7 @@ def test_saving_an_unchanged_account_logs_nothing(client, people):
 def test_a_role_change_is_its_own_entry(client, people):
     member = people["member"]
     login(client, "leader1")
-    _user_form(
-        client,
-        f"/admin/users/{member.id}/edit",
-        username="member",
-        display_name="Member",
-        role="team_leader",
-        home_unit_code="Q1",
-        team_code="T1",
-        youth_union_code="Y1",
-    )
+    edit_member(client, member, role="team_leader")
     entry = _only("user.role_change")
     assert (entry.before, entry.after) == ({"role": "member"}, {"role": "team_leader"})
 
@@ -158,13 +119,8 @@ def test_locking_a_locked_account_again_logs_nothing(client, people):
 
 def test_a_member_import_logs_one_entry_per_account(client, people, tree):
     login(client, "leader1")
-    token = csrf_token(client, "/admin/users/import")
     csv = "username,display_name,home_quarter,team\nhoa.tran,Trần Thị Hoa,Q1,T1\nbinh.le,Lê Văn Bình,Q1,\n"
-    response = client.post(
-        "/admin/users/import",
-        data={"csrf_token": token, "file": (io.BytesIO(csv.encode()), "members.csv")},
-        content_type="multipart/form-data",
-    )
+    response = upload(client, "/admin/users/import", csv)
     assert response.status_code == 200
     entries = _entries()
     users = {
@@ -180,23 +136,13 @@ def test_a_member_import_logs_one_entry_per_account(client, people, tree):
 
 def test_a_refused_import_logs_nothing(client, people):
     login(client, "leader1")
-    token = csrf_token(client, "/admin/users/import")
-    client.post(
-        "/admin/users/import",
-        data={"csrf_token": token, "file": (io.BytesIO(b"username,display_name,home_quarter\nx.y,X,Q2\n"), "m.csv")},
-        content_type="multipart/form-data",
-    )
+    upload(client, "/admin/users/import", "username,display_name,home_quarter\nx.y,X,Q2\n")
     assert _entries() == []
 
 
 def test_unit_creation_edit_and_import_are_logged(client, people, tree):
     login(client, "leader1")
-    blank = {"adult_population": "", "member_count": ""}
-    token = csrf_token(client, "/admin/units/new")
-    client.post(
-        "/admin/units/new",
-        data=blank | {"csrf_token": token, "code": "KPX", "name": "Khu phố X", "kind": "quarter", "parent_code": "W1"},
-    )
+    post_unit(client, "/admin/units/new", code="KPX", name="Khu phố X", kind="quarter", parent_code="W1")
     unit = db.session.scalar(select(Unit).where(Unit.code == "KPX"))
     created = _only("unit.create")
     assert (created.target_type, created.target_id, created.unit_id) == ("unit", unit.id, unit.id)
@@ -207,30 +153,20 @@ def test_unit_creation_edit_and_import_are_logged(client, people, tree):
         "adult_population": None,
         "member_count": None,
     }
-    client.post(
+    post_unit(
+        client,
         "/admin/units/KPX/edit",
-        data=blank
-        | {
-            "csrf_token": token,
-            "code": "KPX",
-            "name": "Khu phố Mới",
-            "kind": "quarter",
-            "parent_code": "W1",
-            "adult_population": "1200",
-        },
+        code="KPX",
+        name="Khu phố Mới",
+        kind="quarter",
+        parent_code="W1",
+        adult_population="1200",
     )
     updated = _entries()[-1]
     assert updated.action == "unit.update" and updated.target_id == unit.id
     assert updated.before == {"adult_population": None}
     assert updated.after == {"adult_population": 1200, "name_changed": True}
-    client.post(
-        "/admin/units/import",
-        data={
-            "csrf_token": token,
-            "file": (io.BytesIO(b"code,name,kind,parent_code\nKPY,Khu pho Y,quarter,W1\n"), "u.csv"),
-        },
-        content_type="multipart/form-data",
-    )
+    upload(client, "/admin/units/import", "code,name,kind,parent_code\nKPY,Khu pho Y,quarter,W1\n")
     imported = _entries()[-1]
     new_unit = db.session.scalar(select(Unit).where(Unit.code == "KPY"))
     assert (imported.action, imported.target_id, imported.unit_id) == ("unit.import", new_unit.id, new_unit.id)

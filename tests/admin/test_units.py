@@ -3,6 +3,7 @@ import io
 from sqlalchemy import func, select
 
 from models import Unit, db
+from tests.admin.helpers import post_unit, upload
 from tests.conftest import csrf_token, login
 
 
@@ -10,14 +11,9 @@ def _count_units():
     return db.session.scalar(select(func.count()).select_from(Unit))
 
 
-def _post_unit(client, path, **fields):
-    data = {"csrf_token": csrf_token(client, path), "adult_population": "", "member_count": ""} | fields
-    return client.post(path, data=data)
-
-
 def test_admin_creates_a_quarter(client, people):
     login(client, "admin")
-    response = _post_unit(
+    response = post_unit(
         client,
         "/admin/units/new",
         code="kp-9",
@@ -35,7 +31,7 @@ def test_admin_creates_a_quarter(client, people):
 def test_bad_unit_is_refused_with_reasons_and_nothing_saved(client, people):
     login(client, "admin")
     before = _count_units()
-    response = _post_unit(client, "/admin/units/new", code="Q1", name="Dup", kind="quarter", parent_code="T1")
+    response = post_unit(client, "/admin/units/new", code="Q1", name="Dup", kind="quarter", parent_code="T1")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Mã đơn vị Q1 đã tồn tại." in html
@@ -45,9 +41,9 @@ def test_bad_unit_is_refused_with_reasons_and_nothing_saved(client, people):
 
 def test_ward_leader_creates_units_only_inside_own_ward(client, people):
     login(client, "leader1")
-    ok = _post_unit(client, "/admin/units/new", code="KPX", name="Khu phố X", kind="quarter", parent_code="W1")
+    ok = post_unit(client, "/admin/units/new", code="KPX", name="Khu phố X", kind="quarter", parent_code="W1")
     assert ok.status_code == 302
-    refused = _post_unit(client, "/admin/units/new", code="KPY", name="Khu phố Y", kind="quarter", parent_code="W2")
+    refused = post_unit(client, "/admin/units/new", code="KPY", name="Khu phố Y", kind="quarter", parent_code="W2")
     assert refused.status_code == 422
     assert "Bạn không quản lý đơn vị cấp trên W2." in refused.get_data(as_text=True)
     assert db.session.scalar(select(Unit).where(Unit.code == "KPY")) is None
@@ -75,7 +71,7 @@ def test_ward_leader_sees_only_own_ward_in_tree_and_search(client, people):
 
 def test_moving_a_unit_moves_its_subtree(client, people, tree):
     login(client, "admin")
-    response = _post_unit(
+    response = post_unit(
         client,
         "/admin/units/Q1/edit",
         code="Q1",
@@ -92,17 +88,12 @@ def test_moving_a_unit_moves_its_subtree(client, people, tree):
 
 def test_unit_cannot_be_moved_under_its_own_child(client, people):
     login(client, "admin")
-    response = _post_unit(client, "/admin/units/W1/edit", code="W1", name="W1", kind="ward", parent_code="Q1")
+    response = post_unit(client, "/admin/units/W1/edit", code="W1", name="W1", kind="ward", parent_code="Q1")
     assert response.status_code == 422
 
 
 def _import(client, content: str):
-    token = csrf_token(client, "/admin/units/import")
-    return client.post(
-        "/admin/units/import",
-        data={"csrf_token": token, "file": (io.BytesIO(content.encode("utf-8-sig")), "units.csv")},
-        content_type="multipart/form-data",
-    )
+    return upload(client, "/admin/units/import", content, encoding="utf-8-sig")
 
 
 def test_unit_import_creates_units_parents_first(client, people):

@@ -1,9 +1,8 @@
-import io
-
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from models import Unit, User, db
+from tests.admin.helpers import post_user, upload
 from tests.conftest import _HASH, PASSWORD, csrf_from, csrf_token, login
 from tests.sql_budget import nothing_is_locked
 
@@ -12,19 +11,9 @@ def _count_users():
     return db.session.scalar(select(func.count()).select_from(User))
 
 
-def _new_user(client, **fields):
-    data = {
-        "csrf_token": csrf_token(client, "/admin/users/new"),
-        "team_code": "",
-        "youth_union_code": "",
-        "phone": "",
-    } | fields
-    return client.post("/admin/users/new", data=data)
-
-
 def test_ward_leader_creates_a_member_with_one_time_password(app, client, people):
     login(client, "leader1")
-    response = _new_user(
+    response = post_user(
         client,
         username="Lan.Nguyen",
         display_name="Nguyễn Thị Lan",
@@ -46,9 +35,9 @@ def test_ward_leader_creates_a_member_with_one_time_password(app, client, people
 def test_ward_leader_cannot_create_users_in_another_ward_or_admins(client, people):
     login(client, "leader1")
     before = _count_users()
-    response = _new_user(client, username="outsider", display_name="X", role="member", home_unit_code="Q2")
+    response = post_user(client, username="outsider", display_name="X", role="member", home_unit_code="Q2")
     assert "Bạn không quản lý đơn vị Q2." in response.get_data(as_text=True)
-    response = _new_user(client, username="boss", display_name="X", role="admin", home_unit_code="Q1")
+    response = post_user(client, username="boss", display_name="X", role="admin", home_unit_code="Q1")
     assert response.status_code == 422
     assert _count_users() == before
 
@@ -151,12 +140,7 @@ def test_edit_user_changes_role(client, people):
 
 
 def _import(client, content: str):
-    token = csrf_token(client, "/admin/users/import")
-    return client.post(
-        "/admin/users/import",
-        data={"csrf_token": token, "file": (io.BytesIO(content.encode()), "members.csv")},
-        content_type="multipart/form-data",
-    )
+    return upload(client, "/admin/users/import", content)
 
 
 def test_member_import_creates_accounts_with_one_time_passwords(client, people):

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditEntry, User, db
+from tests.admin.helpers import MEMBER_FIELDS, edit_member, post_user
 from tests.conftest import csrf_token, login
 
 ROLES = ("admin", "ward_leader", "team_leader", "member")
@@ -96,18 +97,8 @@ def test_account_actions_need_a_higher_rank(client, people, tree, make_user, act
 def test_a_ward_leader_cannot_give_a_role_equal_to_or_above_their_own(client, people, role):
     member = people["member"]
     login(client, "leader1")
-    token = csrf_token(client, f"/admin/users/{member.id}/edit")
-    fields = {"username": "member", "display_name": "Member", "home_unit_code": "Q1", "team_code": "T1"}
-    response = client.post(
-        f"/admin/users/{member.id}/edit",
-        data=fields | {"csrf_token": token, "role": role, "youth_union_code": "", "phone": ""},
-    )
-    assert response.status_code == 422
-    new = client.post(
-        "/admin/users/new",
-        data=fields | {"csrf_token": token, "username": "upstart", "role": role, "youth_union_code": "", "phone": ""},
-    )
-    assert new.status_code == 422
+    assert edit_member(client, member, role=role).status_code == 422
+    assert post_user(client, **(MEMBER_FIELDS | {"username": "upstart", "role": role})).status_code == 422
     db.session.refresh(member)
     assert member.role == "member"
     assert db.session.scalar(select(User).where(User.username == "upstart")) is None
@@ -117,19 +108,7 @@ def test_a_ward_leader_cannot_give_a_role_equal_to_or_above_their_own(client, pe
 def test_a_ward_leader_cannot_move_an_account_out_of_the_ward(client, people):
     member = people["member"]
     login(client, "leader1")
-    response = client.post(
-        f"/admin/users/{member.id}/edit",
-        data={
-            "csrf_token": csrf_token(client, f"/admin/users/{member.id}/edit"),
-            "username": "member",
-            "display_name": "Member",
-            "role": "member",
-            "home_unit_code": "Q2",
-            "team_code": "",
-            "youth_union_code": "",
-            "phone": "",
-        },
-    )
+    response = edit_member(client, member, home_unit_code="Q2", team_code="", youth_union_code="")
     assert response.status_code == 422 and "Bạn không quản lý đơn vị Q2." in response.get_data(as_text=True)
     db.session.refresh(member)
     assert member.home_unit.code == "Q1"
@@ -145,19 +124,7 @@ def test_the_role_picker_offers_only_lower_roles(client, people):
 def test_the_province_admin_may_appoint_another_admin(client, people):
     member = people["member"]
     login(client, "admin")
-    response = client.post(
-        f"/admin/users/{member.id}/edit",
-        data={
-            "csrf_token": csrf_token(client, f"/admin/users/{member.id}/edit"),
-            "username": "member",
-            "display_name": "Member",
-            "role": "admin",
-            "home_unit_code": "Q1",
-            "team_code": "T1",
-            "youth_union_code": "",
-            "phone": "",
-        },
-    )
+    response = edit_member(client, member, role="admin")
     assert response.status_code == 302
     db.session.refresh(member)
     assert member.role == "admin"

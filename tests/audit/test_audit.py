@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -5,6 +7,7 @@ from models import AuditEntry, Contribution, db
 from models.audit import AuditLogIsAppendOnly
 from tests.campaigns.test_logging import log
 from tests.conftest import activity, csrf_from, csrf_token, login
+from tests.sql_budget import request_statements
 
 
 def _entries(action: str) -> list[AuditEntry]:
@@ -138,3 +141,29 @@ def test_screen_links_created_and_revoked_are_recorded(app, people, make_campaig
         created.target_id,
         campaign.scope_unit_id,
     )
+
+
+def test_the_log_page_does_not_load_each_actor_and_unit_on_its_own(app, people, make_campaign):
+    make_campaign(scope="W1", by="leader1")
+    admin = _signed_in(app, "admin")
+    admin.get("/audit")
+    _response, one_actor = request_statements(admin, "GET", "/audit")
+    make_campaign(scope="W2", by="leader2")  # another actor, another unit
+    response, two_actors = request_statements(admin, "GET", "/audit")
+    assert response.get_data(as_text=True).count("Đã tạo chiến dịch</td>") == 2
+    assert len(two_actors) == len(one_actor)
+
+
+def test_creating_a_quiz_is_recorded(app, people, make_campaign):
+    from quizzes.services import QuizFields, create_quiz, seed_question_bank
+    from tests.conftest import START
+
+    seed_question_bank()
+    quiz = create_quiz(
+        people["leader1"],
+        QuizFields("An toàn mạng", people["leader1"].home_unit, None, 5, 180, 2, START, START + timedelta(hours=4)),
+    )
+    db.session.commit()
+    (created,) = _entries("quiz.create")
+    assert (created.actor_id, created.target_id, created.unit_id) == (people["leader1"].id, quiz.id, quiz.scope_unit_id)
+    assert created.after == {"campaign_id": None, "questions": 5, "points": 2}

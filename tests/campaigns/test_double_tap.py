@@ -27,19 +27,18 @@ def test_two_copies_at_once_both_succeed_and_count_once(app, people, make_campai
     assert form_page.status_code == 200
     key = secrets.token_hex(16)
 
-    # Both copies must look for an earlier submission before either has committed, as two
-    # requests on two gunicorn workers do; the barrier makes that happen every time.
-    both_looked = threading.Barrier(2, timeout=30)
-    first_looks = iter(range(2))
-    real_lookup = campaigns.services._created_with_key
+    # Both copies must reach the member's lock before either has committed, as two requests on two
+    # gunicorn workers do; the barrier makes that happen every time.
+    both_arrived = threading.Barrier(2, timeout=30)
+    first_arrivals = iter(range(2))
+    real_lock = campaigns.services._lock_member
 
-    def lookup_then_wait(member, wanted):
-        found = real_lookup(member, wanted)
-        if next(first_looks, None) is not None:
-            both_looked.wait()
-        return found
+    def wait_then_lock(member):
+        if next(first_arrivals, None) is not None:
+            both_arrived.wait()
+        real_lock(member)
 
-    monkeypatch.setattr(campaigns.services, "_created_with_key", lookup_then_wait)
+    monkeypatch.setattr(campaigns.services, "_lock_member", wait_then_lock)
     statuses: list[int] = []
 
     # Plain values: the threads have no app context in which to load attributes of the test's objects.

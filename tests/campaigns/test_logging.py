@@ -8,6 +8,7 @@ from werkzeug.test import EnvironBuilder
 from models import Contribution, LedgerEntry, MemberScore, OutcomeCount, UnitScore, db
 from scoring import verify
 from tests.conftest import activity, csrf_from, login
+from tests.sql_budget import request_statements
 
 
 def log(client, campaign, activity_type, photo=None, **fields):
@@ -227,3 +228,50 @@ def test_log_form_fragment_follows_the_chosen_activity(client, people, make_camp
     assert "<html" not in fragment and 'name="quantity"' in fragment and 'name="beneficiaries"' not in fragment
     assert "Bắt buộc cho hoạt động này." in fragment
     assert signature.id != session_type.id
+
+
+def test_a_copy_replayed_after_the_campaign_ended_gets_the_first_answer(client, people, make_campaign, clock):
+    campaign = make_campaign(template="paperless_week")
+    files = activity(campaign, "Hồ sơ")
+    login(client, "member")
+    key = secrets.token_hex(16)
+    assert log(client, campaign, files, idempotency_key=key, quantity="3").status_code == 302
+    clock.advance(days=60)
+    assert log(client, campaign, files, idempotency_key=key, quantity="3").status_code == 302
+    assert _count() == 1
+
+
+def test_work_approved_at_once_is_credited_in_the_same_few_statements_however_many_people(
+    client, people, make_campaign
+):
+    campaign = make_campaign()
+    signature = activity(campaign, "chữ ký số")
+    signature.needs_verification = False
+    signature.cap_per_member = None
+    db.session.commit()
+    login(client, "member")
+
+    def statements_for(numbers: list[str]) -> int:
+        page = client.get(f"/campaigns/{campaign.slug}/log")
+        data = {
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "idempotency_key": secrets.token_hex(16),
+            "activity_type": str(signature.id),
+            "quantity": "1",
+            "occurred_on": "2026-11-05",
+            "beneficiary_quarter": "Q1",
+            "beneficiaries": "\n".join(numbers),
+            "consent": "y",
+        }
+        response, statements = request_statements(client, "POST", f"/campaigns/{campaign.slug}/log", data=data)
+        assert response.status_code == 302
+        return len(statements)
+
+    two = statements_for([f"09120000{n:02d}" for n in range(2)])
+    twelve = statements_for([f"09130000{n:02d}" for n in range(12)])
+    # One INSERT per contribution at most: "counted once", the ledger, the aggregates and the badges
+    # are checked and written for all of them together.
+    assert twelve - two <= 10
+    assert _count() == 14
+    assert db.session.scalar(select(func.sum(MemberScore.points))) == 14 * signature.points
+    assert verify() == []

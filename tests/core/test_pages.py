@@ -1,7 +1,9 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
 
 from tests.conftest import login
@@ -129,3 +131,15 @@ def test_a_database_still_busy_after_its_timeout_gets_a_clean_503(app, client):
     response = client.get("/busy")
     assert response.status_code == 503
     assert "Hệ thống đang bận" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("username", ["admin", "leader1", "teamlead", "member"])
+def test_no_two_menu_links_share_a_label(client, people, username, lang):
+    """In English "Học tập" and "Đào tạo" were both "Training": two menu entries a leader could not tell apart."""
+    login(client, username)
+    html = client.get(f"/?lang={lang}").get_data(as_text=True)
+    nav = html[html.index("<nav") : html.index("</nav>")]
+    labels = [re.sub(r"<[^>]+>|\s+\d+\s*$", "", link).strip() for link in re.findall(r"<a [^>]*>(.*?)</a>", nav)]
+    assert len(labels) >= 4
+    assert len(labels) == len(set(labels)), labels

@@ -1,10 +1,9 @@
-import io
-
 from sqlalchemy import func, select
 
 from models import Completion, Course, MemberScore, db
 from scoring import verify
 from tests.conftest import START, csrf_from, csrf_token, login
+from tests.training.helpers import import_csv, record_for
 from training.services import seed_courses
 
 
@@ -56,16 +55,7 @@ def test_rejecting_a_verified_completion_takes_the_points_back(app, client, peop
     leader = app.test_client()
     login(leader, "leader1")
     token = csrf_token(leader, "/training/record")
-    response = leader.post(
-        "/training/record",
-        data={
-            "csrf_token": token,
-            "username": "member",
-            "course": str(courses["AI-CV"].id),
-            "completed_on": "2026-11-03",
-            "certificate_code": "",
-        },
-    )
+    response = record_for(leader, "member", courses["AI-CV"], certificate_code="")
     assert response.status_code == 302
     assert db.session.scalar(select(MemberScore.points)) == 20
     completion = db.session.scalar(select(Completion))
@@ -77,34 +67,16 @@ def test_rejecting_a_verified_completion_takes_the_points_back(app, client, peop
 def test_leader_cannot_record_for_someone_outside_their_scope(client, people, clock):
     courses = _courses()
     login(client, "leader1")
-    token = csrf_token(client, "/training/record")
-    response = client.post(
-        "/training/record",
-        data={
-            "csrf_token": token,
-            "username": "member2",
-            "course": str(courses["AI-CV"].id),
-            "completed_on": "2026-11-03",
-        },
-    )
+    response = record_for(client, "member2", courses["AI-CV"])
     assert response.status_code == 422
     assert "Không tìm thấy thành viên này trong phạm vi bạn phụ trách." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Completion)) == 0
 
 
-def _import(client, text):
-    token = csrf_token(client, "/training/import")
-    return client.post(
-        "/training/import",
-        data={"csrf_token": token, "file": (io.BytesIO(text.encode()), "x.csv")},
-        content_type="multipart/form-data",
-    )
-
-
 def test_import_with_bad_rows_imports_nothing(client, people, clock):
     _courses()
     login(client, "leader1")
-    response = _import(
+    response = import_csv(
         client,
         "username,course_code,completed_on,certificate_code\n"
         "member,KNS-CB,2026-11-01,A1\n"
@@ -131,10 +103,10 @@ def test_import_counts_and_skips_duplicates(client, people, clock):
         "username,course_code,completed_on\n"
         "member,KNS-CB,2026-11-01\nmember,kns-cb,2026-11-02\nteamlead,AI-CV,2026-11-01\n"
     )
-    response = _import(client, csv)
+    response = import_csv(client, csv)
     assert response.status_code == 302
     assert "Đã nhập 2 lượt hoàn thành; bỏ qua 1 dòng trùng." in client.get("/training/coverage").get_data(as_text=True)
-    again = _import(client, csv)
+    again = import_csv(client, csv)
     assert again.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Completion)) == 2
     assert set(db.session.scalars(select(Completion.status))) == {"verified"}

@@ -1,13 +1,12 @@
 """Nobody confirms their own training, the queue is one click away with its count, every decision is
 logged, and the messages never tell whether a username exists outside the leader's scope."""
 
-import io
-
 import pytest
 from sqlalchemy import func, select
 
 from models import AuditEntry, Completion, Course, db
 from tests.conftest import csrf_from, csrf_token, login
+from tests.training.helpers import import_csv, record_for
 from training.services import report_completion, seed_courses
 
 
@@ -65,44 +64,19 @@ def test_the_message_says_what_happened(app, people, courses, clock):
 @pytest.mark.parametrize("username", ["admin", "leader1"])
 def test_a_leader_cannot_record_or_import_their_own_training(app, people, courses, clock, username):
     client = _signed_in(app, username)
-    token = csrf_token(client, "/training/record")
-    response = client.post(
-        "/training/record",
-        data={
-            "csrf_token": token,
-            "username": username,
-            "course": str(courses["AI-CV"].id),
-            "completed_on": "2026-11-03",
-        },
-    )
+    response = record_for(client, username, courses["AI-CV"])
     assert response.status_code == 422
     assert "Bạn không thể tự ghi nhận khoá học của mình" in response.get_data(as_text=True)
-    response = client.post(
-        "/training/import",
-        data={
-            "csrf_token": token,
-            "file": (io.BytesIO(f"username,course_code,completed_on\n{username},AI-CV,2026-11-03\n".encode()), "x.csv"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = import_csv(client, f"username,course_code,completed_on\n{username},AI-CV,2026-11-03\n")
     assert "<td>2</td><td>Bạn không thể tự nhập kết quả học của mình.</td>" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Completion)) == 0
 
 
 def test_unknown_and_out_of_scope_usernames_get_the_same_answer(app, people, courses, clock):
     leader = _signed_in(app, "leader1")
-    token = csrf_token(leader, "/training/record")
     answers = []
     for username in ("member2", "nobody.here"):
-        response = leader.post(
-            "/training/record",
-            data={
-                "csrf_token": token,
-                "username": username,
-                "course": str(courses["AI-CV"].id),
-                "completed_on": "2026-11-03",
-            },
-        )
+        response = record_for(leader, username, courses["AI-CV"])
         answers.append(response.get_data(as_text=True).replace(csrf_from(response.get_data(as_text=True)), ""))
     assert "Không tìm thấy thành viên này trong phạm vi bạn phụ trách." in answers[0]
     assert answers[0].replace("member2", "nobody.here") == answers[1]
@@ -152,16 +126,7 @@ def test_confirmations_and_rejections_are_logged(app, people, courses, clock, tr
 
 def test_records_and_imports_are_logged_one_entry_each(app, people, courses, clock, tree):
     leader = _signed_in(app, "leader1")
-    token = csrf_token(leader, "/training/record")
-    response = leader.post(
-        "/training/record",
-        data={
-            "csrf_token": token,
-            "username": "member",
-            "course": str(courses["AI-CV"].id),
-            "completed_on": "2026-11-03",
-        },
-    )
+    response = record_for(leader, "member", courses["AI-CV"])
     assert response.status_code == 302
     [recorded] = _entries()
     completion = db.session.scalar(select(Completion))
@@ -178,13 +143,43 @@ def test_records_and_imports_are_logged_one_entry_each(app, people, courses, clo
         "source": "leader",
     }
     csv = "username,course_code,completed_on\nteamlead,KNS-CB,2026-11-01\nmember,AI-CV,2026-11-01\n"
-    response = leader.post(
-        "/training/import",
-        data={"csrf_token": token, "file": (io.BytesIO(csv.encode()), "x.csv")},
-        content_type="multipart/form-data",
-    )
+    response = import_csv(leader, csv)
     assert response.status_code == 302  # the second row is a duplicate: skipped, not logged
     imported = _entries()[1:]
     assert [entry.action for entry in imported] == ["completion.import"]
     assert imported[0].after["member_id"] == people["teamlead"].id and imported[0].after["source"] == "import"
     assert imported[0].unit_id == tree["Q1"].id
+
+
+def test_creating_and_editing_a_course_is_logged_with_what_changed(app, people, courses):
+    admin = _signed_in(app, "admin")
+    fields = {
+        "csrf_token": csrf_token(admin, "/training/courses/new"),
+        "code": "new-1",
+        "name": "Khoá mới",
+        "provider": "",
+        "hours": "2",
+        "points": "10",
+        "tags": "",
+        "audience": "all",
+        "target_percent": "50",
+    }
+    assert admin.post("/training/courses/new", data=fields).status_code == 302
+    [created] = _entries()
+    course = db.session.scalar(select(Course).where(Course.code == "NEW-1"))
+    assert (created.action, created.actor_id, created.target_type, created.target_id, created.unit_id) == (
+        "course.save",
+        people["admin"].id,
+        "course",
+        course.id,
+        None,
+    )
+    assert created.before is None and created.after["points"] == 10
+    assert (
+        admin.post("/training/courses/NEW-1/edit", data=fields | {"code": "NEW-1", "points": "40"}).status_code == 302
+    )
+    assert (
+        admin.post("/training/courses/NEW-1/edit", data=fields | {"code": "NEW-1", "points": "40"}).status_code == 302
+    )
+    [_created, edited] = _entries()  # saving it unchanged logs nothing
+    assert (edited.before, edited.after) == ({"points": 10}, {"points": 40})
