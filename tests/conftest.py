@@ -38,7 +38,8 @@ CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name
 # Markers (declared in pyproject.toml), set by path here so that no test has to remember one:
 #   unit     tests/domain: the pure rules on plain values, no app and no database (milliseconds)
 #   browser  tests/e2e: Debian's Chromium against a live server
-#   slow     the few tests in SLOW, each seconds to a minute on SQLite (`pytest --durations=40`)
+#   slow     the few tests in SLOW, each seconds to a minute on SQLite (`pytest --durations=40`), and
+#            tests/ops, which start gunicorn, scheduler and Redis processes
 #   db       everything else: through the app, on the test database
 # `make test-fast` runs `-m "not browser and not slow"`; `make test` (CI) runs them all.
 SLOW = {
@@ -68,7 +69,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.unit)
         elif item.path.is_relative_to(TESTS / "e2e"):
             item.add_marker(pytest.mark.browser)
-        elif item.nodeid.partition("[")[0] in SLOW:
+        elif item.nodeid.partition("[")[0] in SLOW or item.path.is_relative_to(TESTS / "ops"):
             item.add_marker(pytest.mark.slow)
         else:
             item.add_marker(pytest.mark.db)
