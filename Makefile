@@ -34,11 +34,13 @@ run: $(VENV)/.installed translations
 	$(BIN)/flask seed-demo --scale small --if-empty
 	SCHEDULER_EMBEDDED=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
 
-# Several web workers and exactly one scheduler process beside them.
+# Several web workers (settings: gunicorn.conf.py) and a scheduler beside them, started again whenever
+# it stops; deploy/ does the same with systemd or compose (docs/OPERATIONS.md).
 serve: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade
-	trap 'kill 0' EXIT; $(BIN)/flask scheduler & \
-	$(BIN)/gunicorn --workers $(WORKERS) --timeout 180 --bind $(HOST):$(PORT) --access-logfile - "app:create_app()"
+	trap 'kill 0' EXIT; \
+	while :; do $(BIN)/flask scheduler; echo "scheduler exited ($$?); starting it again in 5 s" >&2; sleep 5; done & \
+	WEB_CONCURRENCY=$(WORKERS) GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn
 
 # Debian's Chromium for the browser tests; Playwright drives it and never downloads its own.
 e2e-deps:

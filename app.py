@@ -23,9 +23,10 @@ from models import db
 from quizzes.views import bp as quizzes_bp
 from screens.views import bp as screens_bp
 from training.views import bp as training_bp
-from web.commands import verify_scores
+from web.commands import backup_command, restore_command, verify_scores
 from web.errors import register_error_handlers
 from web.input import DatabaseIdConverter, refuse_nul_characters
+from web.logs import init_request_logs
 from web.security import init_security
 from web.templating import init_templating
 from web.transactions import init_transactions
@@ -38,6 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(config_from_env(app.instance_path))
     if config:
         app.config.from_mapping(config)
+    # First: its hooks must run before any other can answer, and its line must be written last.
+    init_request_logs(app)
 
     db.init_app(app)
     init_transactions()
@@ -73,6 +76,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(create_admin)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(verify_scores)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     if app.config.get("SCHEDULER_EMBEDDED"):
         start_embedded_scheduler(app)
     return app

@@ -3,6 +3,7 @@
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +74,51 @@ def _password_hash_method(value: str, production: bool) -> str:
     return value
 
 
+def _log_format(value: str) -> str:
+    if value not in ("json", "text"):
+        raise RuntimeError("LOG_FORMAT takes json or text")
+    return value
+
+
+DEFAULT_WEB_WORKERS = 3
+# A healthy Redis answers in about a millisecond; one that has not answered in a second is taken
+# for down, and the throttles count in each process's memory until it is back (core/extensions.py).
+LIMIT_STORE_TIMEOUT_SECONDS = 1.0
+
+
+def web_workers(environ: Mapping[str, str] = os.environ) -> int:
+    """gunicorn workers per machine (WEB_CONCURRENCY), read by gunicorn.conf.py and the check below."""
+    value = environ.get("WEB_CONCURRENCY", str(DEFAULT_WEB_WORKERS))
+    if not value.strip().isdigit() or int(value) < 1:
+        raise RuntimeError("WEB_CONCURRENCY must be a whole number of workers (1 or more)")
+    return int(value)
+
+
+def check_shared_limits(workers: int, environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse production whose throttles each worker would count on its own.
+
+    gunicorn.conf.py calls this with the workers gunicorn is about to start; config_from_env with
+    WEB_CONCURRENCY. With memory:// every process keeps its own counts, so a limit of 5 failed
+    sign-ins lets 5 per worker through. Other machines cannot be seen from here: several machines
+    need Redis even with one worker each (docs/OPERATIONS.md)."""
+    production = environ.get("THIDUA_ENV", "development") == "production"
+    store = environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    if production and workers > 1 and store.partition(":")[0] == "memory":
+        raise RuntimeError(
+            f"RATELIMIT_STORAGE_URI is {store}, which counts in each process, and {workers} workers are "
+            f"configured: sign-in and quiz-start limits would let {workers} times their number through. "
+            "With THIDUA_ENV=production set RATELIMIT_STORAGE_URI to a Redis that every worker and "
+            "machine shares (redis://host:6379/0), or run a single worker (WEB_CONCURRENCY=1)."
+        )
+
+
+def _limit_store_options(store: str) -> dict[str, float]:
+    """Timeouts for a Redis store, so that a Redis that hangs cannot hold every request with it."""
+    if store.partition(":")[0] in ("redis", "rediss"):
+        return {"socket_connect_timeout": LIMIT_STORE_TIMEOUT_SECONDS, "socket_timeout": LIMIT_STORE_TIMEOUT_SECONDS}
+    return {}
+
+
 def config_from_env(instance_path: str) -> dict:
     """Build the Flask config; production refuses to start without its secrets."""
     production = os.environ.get("THIDUA_ENV", "development") == "production"
@@ -82,12 +128,18 @@ def config_from_env(instance_path: str) -> dict:
     if production and not (secret_key and hash_key and public_url):
         raise RuntimeError("SECRET_KEY, HASH_KEY and PUBLIC_URL must be set when THIDUA_ENV=production")
     database_url = os.environ.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "thidua.db")
+    if "WEB_CONCURRENCY" in os.environ:  # `flask` commands and servers other than gunicorn refuse too
+        check_shared_limits(web_workers())
+    limit_store = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     return {
         "PRODUCTION": production,
         "SECRET_KEY": secret_key or _instance_secret(instance_path, "secret_key"),
         # Keyed hashes of phone numbers; separate from SECRET_KEY so rotating one keeps the other.
         "HASH_KEY": hash_key or _instance_secret(instance_path, "hash_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # A pooled connection is checked before use: after a database restart every worker's next
+        # request is served on a new connection instead of failing once on a dead one.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # How new passwords are hashed (werkzeug's method string); tests use a cheap one.
         "PASSWORD_HASH_METHOD": _password_hash_method(os.environ.get("PASSWORD_HASH_METHOD", "scrypt"), production),
         # Links in QR codes and on screens; the request's Host header is never trusted for them.
@@ -98,7 +150,8 @@ def config_from_env(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": limit_store,
+        "RATELIMIT_STORAGE_OPTIONS": _limit_store_options(limit_store),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"),
         # Residents at one event often share the hall's Wi-Fi address: generous, but not unlimited.
@@ -113,10 +166,24 @@ def config_from_env(instance_path: str) -> dict:
         # Space-separated CSP sources (e.g. "https://signage.example") allowed to frame /screen/ pages;
         # empty: no page may be framed anywhere.
         "SCREEN_FRAME_ANCESTORS": _frame_ancestors(os.environ.get("SCREEN_FRAME_ANCESTORS", "")),
+        # Evidence photos (core/storage.py): a directory (empty: instance/evidence), or, when a bucket
+        # is named, an S3-compatible store; credentials come from boto3's own AWS_* variables.
+        "EVIDENCE_DIR": os.environ.get("EVIDENCE_DIR", ""),
+        "EVIDENCE_S3_BUCKET": os.environ.get("EVIDENCE_S3_BUCKET", ""),
+        "EVIDENCE_S3_PREFIX": os.environ.get("EVIDENCE_S3_PREFIX", ""),
+        "EVIDENCE_S3_ENDPOINT_URL": os.environ.get("EVIDENCE_S3_ENDPOINT_URL", ""),
+        "EVIDENCE_S3_REGION": os.environ.get("EVIDENCE_S3_REGION", ""),
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ("vi", "en"),
         # `make run` embeds the scheduler in the development server; production runs `flask scheduler`.
         "SCHEDULER_EMBEDDED": os.environ.get("SCHEDULER_EMBEDDED", "0") == "1",
         "SCHEDULER_INTERVAL_SECONDS": int(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "20")),
+        # Of the schedulers started, the lease's holder works; when it dies another takes over within
+        # this plus a third of it (the heartbeat), core/scheduler.py.
+        "SCHEDULER_LEASE_SECONDS": int(os.environ.get("SCHEDULER_LEASE_SECONDS", "30")),
+        # Where `flask backup` writes when given no path, and where `--keep` prunes (web/backups.py).
+        "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(Path(instance_path) / "backups"),
+        # One JSON object per log line for a log collector (web/logs.py); readable text while developing.
+        "LOG_FORMAT": _log_format(os.environ.get("LOG_FORMAT") or ("json" if production else "text")),
     }

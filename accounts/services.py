@@ -489,7 +489,7 @@ def _units_by_code(codes: set[str]) -> dict[str, Unit]:
 def erase_personal_data(user: User) -> None:
     """Delete a person's personal data on request while their past work keeps counting for their
     units: name, login, phone hash, consent, notes, photos and certificate codes go; points stay
-    attached to an anonymous, locked account."""
+    attached to an anonymous, locked account. Raises Refused when the photo store fails."""
     user.username = f"da-xoa-{user.id}"
     user.display_name = f"Đã xoá #{user.id}"  # stored, not shown as interface text
     user.password_hash = hash_password(secrets.token_hex(16))
@@ -501,6 +501,11 @@ def erase_personal_data(user: User) -> None:
     deactivate_user(user)
     for contribution in db.session.scalars(select(Contribution).where(Contribution.member_id == user.id)):
         if contribution.photo_name:
+            # Deleted before the caller commits, on purpose: a store that fails raises Refused and
+            # nothing is erased (the leader tries again); a commit that fails after this leaves rows
+            # naming photos already gone, which the evidence route answers 404 and the next try
+            # clears. Deleting after the commit could instead leave a person's photos in the store
+            # with no row left to find them by.
             delete_photo(contribution.photo_name)
         contribution.photo_name = None
         contribution.note = ""

@@ -23,6 +23,7 @@ from core.access import managed_root, managed_units_clause, may_manage_account, 
 from core.clock import now
 from core.forms import ImportForm
 from core.rendering import render_page
+from domain.refusals import Refused
 from models import Unit, User, db
 
 bp = Blueprint("admin", __name__)
@@ -311,13 +312,18 @@ def erase_user(user_id: int):
         flash(_("Chưa xoá: hãy nhập đúng tên đăng nhập %(username)s để xác nhận.", username=user.username), "error")
     else:
         username = user.username
-        erase_account(current_user, user)
-        db.session.commit()
-        flash(
-            _("Đã xoá dữ liệu cá nhân của %(username)s; điểm đã ghi nhận vẫn tính cho đơn vị.", username=username),
-            "success",
-        )
-    return redirect(url_for("admin.edit_user", user_id=user.id))
+        try:
+            erase_account(current_user, user)
+        except Refused as refusal:  # the photo store failed: nothing is erased, the leader tries again
+            db.session.rollback()
+            flash(" ".join(refusal.messages), "error")
+        else:
+            db.session.commit()
+            flash(
+                _("Đã xoá dữ liệu cá nhân của %(username)s; điểm đã ghi nhận vẫn tính cho đơn vị.", username=username),
+                "success",
+            )
+    return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
 @bp.route("/users/import", methods=["GET", "POST"])

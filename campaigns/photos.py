@@ -1,4 +1,7 @@
-"""Evidence photos: checked from the header, decoded outside any transaction, re-encoded from pixels only."""
+"""Evidence photos: checked from the header, decoded outside any transaction, re-encoded from pixels only.
+
+Where they are kept (a directory or an S3-compatible bucket) is core/storage.py's business.
+"""
 
 import io
 import math
@@ -10,6 +13,10 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
+
+from core import storage
+from core.storage import StorageError
+from domain.refusals import Refused
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1600
@@ -25,7 +32,8 @@ class PhotoRefused(ValueError):
 
 
 def evidence_dir() -> Path:
-    path = Path(current_app.config.get("EVIDENCE_DIR") or Path(current_app.instance_path) / "evidence")
+    """The directory photos are kept in when no bucket is configured (EVIDENCE_DIR or instance/evidence)."""
+    path = storage.evidence_directory(current_app)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -101,12 +109,54 @@ def _encode(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def store_photo(data: bytes) -> str:
+    """Check, clean (prepare_photo) and store an upload; returns its name. Raises PhotoRefused saying why not.
+
+    Decoding takes time and storing may cross the network: call this with no database transaction open.
+    """
+    try:
+        return save_photo(prepare_photo(data))
+    except Refused as refusal:  # the store did not answer
+        raise PhotoRefused(" ".join(refusal.messages)) from refusal
+
+
+def discard_photo(name: str | None) -> None:
+    """Remove a stored photo that no contribution came to name; a store that fails leaves an orphan, logged."""
+    if name is None:
+        return
+    try:
+        delete_photo(name)
+    except Refused:
+        current_app.logger.warning("Unused evidence photo %s left in the store", name)
+
+
 def save_photo(jpeg: bytes) -> str:
-    """Write a clean JPEG from prepare_photo under a random name; returns the name."""
+    """Store a clean JPEG from prepare_photo under a random name; returns the name.
+
+    Raises Refused when the store fails, so the contribution that would name the photo is not written.
+    """
     name = f"{secrets.token_urlsafe(18)}.jpg"
-    (evidence_dir() / name).write_bytes(jpeg)
+    try:
+        storage.save(name, jpeg)
+    except StorageError as error:
+        current_app.logger.error("Evidence photo not saved: %s", error)
+        raise Refused(
+            _("Chưa lưu được ảnh minh chứng vì kho ảnh không phản hồi; chưa có gì được ghi. Hãy gửi lại sau ít phút.")
+        ) from error
     return name
 
 
+def read_photo(name: str) -> bytes | None:
+    """A stored photo's bytes, or None when it is gone; raises StorageError when the store fails."""
+    return storage.read(name)
+
+
 def delete_photo(name: str) -> None:
-    (evidence_dir() / name).unlink(missing_ok=True)
+    """Remove a stored photo (a missing one is no error); raises Refused when the store fails."""
+    try:
+        storage.delete(name)
+    except StorageError as error:
+        current_app.logger.error("Evidence photo not deleted: %s", error)
+        raise Refused(
+            _("Chưa xoá được ảnh minh chứng vì kho ảnh không phản hồi; chưa có gì thay đổi. Hãy thử lại sau ít phút.")
+        ) from error

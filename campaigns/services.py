@@ -16,7 +16,6 @@ from sqlalchemy.orm import joinedload
 from audit.services import entry as audit_entry
 from audit.services import record, record_many
 from badges.services import check_contribution_badges_many
-from campaigns.photos import delete_photo, save_photo
 from campaigns.presets import PRESETS
 from core.access import managed_members_clause, may_manage_unit, may_manage_user
 from core.privacy import keyed_hash, masked
@@ -343,9 +342,10 @@ class LogRequest:
     beneficiaries: str = ""
     beneficiary_unit: Unit | None = None
     note: str = ""
-    # A clean JPEG from campaigns.photos.prepare_photo, or why the upload was refused: decoding
-    # happens before the service, outside any transaction (it must not hold the write lock).
-    photo: bytes | None = None
+    # The evidence photo, already cleaned and stored (campaigns.photos.store_photo), or why the upload
+    # was refused: decoding and storing happen before the service, outside any transaction (they must
+    # not hold the write lock), and the caller discards a stored photo that nothing came to name.
+    photo_name: str | None = None
     photo_refusal: str | None = None
     idempotency_key: str = ""
     consent: bool = False
@@ -494,7 +494,7 @@ def _detail_problems(member: User, campaign: Campaign, activity: ActivityType, r
         problems.append(_("Khu phố của người được hỗ trợ phải thuộc phạm vi chiến dịch."))
     if request.photo_refusal:
         problems.append(request.photo_refusal)
-    elif activity.needs_evidence and not request.photo:
+    elif activity.needs_evidence and not request.photo_name:
         problems.append(_("Hoạt động này cần ảnh minh chứng."))
     if len(request.note) > 1000:
         problems.append(_("Ghi chú tối đa 1.000 ký tự."))
@@ -522,7 +522,7 @@ def _beneficiary_problems(activity: ActivityType, work: _Work) -> list[str]:
 
 
 def _new_contributions(
-    member: User, activity: ActivityType, request: LogRequest, work: _Work, *, key: str, photo: str | None, at: datetime
+    member: User, activity: ActivityType, request: LogRequest, work: _Work, *, key: str, at: datetime
 ) -> list[Contribution]:
     """The contributions a checked request makes, numbered under its idempotency key; not yet added."""
     approved_now = not activity.needs_verification
@@ -539,7 +539,7 @@ def _new_contributions(
             beneficiary_unit=_beneficiary_unit(member, request),
             beneficiary_consent=number is not None,
             note=request.note.strip(),
-            photo_name=photo,
+            photo_name=request.photo_name,
             idempotency_key=f"{key}:{index}",
             status=ContributionStatus.APPROVED if approved_now else ContributionStatus.PENDING,
             decided_at=at if approved_now else None,
@@ -548,16 +548,14 @@ def _new_contributions(
     ]
 
 
-def _insert_all(contributions: list[Contribution], photo: str | None) -> None:
-    """Insert in a savepoint: losing a race for a beneficiary or the key changes nothing and drops the photo."""
+def _insert_all(contributions: list[Contribution]) -> None:
+    """Insert in a savepoint: losing a race for a beneficiary or the key changes nothing."""
     try:
         with db.session.begin_nested():
             db.session.add_all(contributions)
             db.session.flush()
     except IntegrityError as error:
         # Another submission won a race for the same beneficiary or idempotency key.
-        if photo:
-            delete_photo(photo)
         raise Refused(_("Người này vừa được người khác ghi nhận. Hãy tải lại trang để xem.")) from error
 
 
@@ -586,9 +584,8 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
     if problems:
         raise Refused(*problems)
 
-    photo = save_photo(request.photo) if request.photo else None
-    contributions = _new_contributions(member, activity, request, work, key=key, photo=photo, at=at)
-    _insert_all(contributions, photo)
+    contributions = _new_contributions(member, activity, request, work, key=key, at=at)
+    _insert_all(contributions)
     credit_approved([item for item in contributions if item.status == ContributionStatus.APPROVED], at)
     return contributions
 

@@ -1,14 +1,14 @@
 import secrets
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
 from badges.services import BADGE_LABELS
 from campaigns.forms import ActivityForm, CampaignForm, CorrectionForm, DecisionForm, ExtendForm, LogForm
-from campaigns.photos import MAX_BYTES, PhotoRefused, evidence_dir, prepare_photo
+from campaigns.photos import MAX_BYTES, PhotoRefused, discard_photo, read_photo, store_photo
 from campaigns.presets import PRESETS
 from campaigns.services import (
     CAP_WINDOW_LABELS,
@@ -42,6 +42,7 @@ from campaigns.services import (
 from core.access import managed_units_clause, may_manage_user, roles, signed_in
 from core.clock import from_local, local_date, now, to_local, today
 from core.rendering import render_page
+from core.storage import StorageError
 from domain.refusals import Refused
 from leaderboards.services import member_position, unit_position
 from models import ActivityType, Campaign, Contribution, MemberScore, Notification, Unit, db
@@ -323,7 +324,7 @@ def log(slug: str):
         form.idempotency_key.data = secrets.token_hex(16)
     problems = []
     if form.validate_on_submit():
-        photo, photo_refusal = _clean_photo(form.photo.data)
+        photo_name, photo_refusal = _stored_photo(form.photo.data)
         quarter = db.session.scalar(select(Unit).where(Unit.code == form.beneficiary_quarter.data))
         try:
             created = log_contributions(
@@ -336,7 +337,7 @@ def log(slug: str):
                     beneficiaries=form.beneficiaries.data or "",
                     beneficiary_unit=quarter,
                     note=form.note.data or "",
-                    photo=photo,
+                    photo_name=photo_name,
                     photo_refusal=photo_refusal,
                     idempotency_key=form.idempotency_key.data,
                     consent=form.consent.data,
@@ -345,11 +346,16 @@ def log(slug: str):
             )
         except Refused as refusal:
             db.session.rollback()
+            discard_photo(photo_name)
             problems = refusal.messages
         else:
             # Read before the commit expires them, or each would be loaded again.
             pending = any(contribution.status == "pending" for contribution in created)
+            # A replayed double tap returns the first copy's contributions, which name the first photo.
+            unused = photo_name not in {contribution.photo_name for contribution in created}
             db.session.commit()
+            if unused:
+                discard_photo(photo_name)
             flash(
                 _("Đã ghi nhận, đang chờ duyệt.") if pending else _("Đã ghi nhận và cộng điểm."),
                 "success",
@@ -373,19 +379,20 @@ def log(slug: str):
     ), status
 
 
-def _clean_photo(upload) -> tuple[bytes | None, str | None]:
-    """The evidence photo decoded and re-encoded with no transaction open, or why it was refused.
+def _stored_photo(upload) -> tuple[str | None, str | None]:
+    """(name, None) of the evidence photo decoded, re-encoded and stored with no transaction open, or
+    (None, why it was refused).
 
-    The request's first query (loading the user) began BEGIN IMMEDIATE: decoding under that lock
-    would make every other writer wait. Nothing is written yet, so committing just ends it; it
-    expires loaded objects, which reload in the service's own transaction.
+    The request's first query (loading the user) began BEGIN IMMEDIATE: decoding, or waiting on an
+    object store, under that lock would make every other writer wait. Nothing is written yet, so
+    committing just ends it; it expires loaded objects, which reload in the service's own transaction.
     """
     if not upload:
         return None, None
     data = upload.read(MAX_BYTES + 1)  # one byte more than allowed is enough to refuse
     db.session.commit()
     try:
-        return prepare_photo(data), None
+        return store_photo(data), None
     except PhotoRefused as refusal:
         return None, str(refusal)
 
@@ -477,9 +484,24 @@ def evidence(name: str):
         current_user.role in VERIFIERS and may_manage_user(current_user, contribution.member)
     ):
         abort(403)
-    response = send_from_directory(evidence_dir(), name, mimetype="image/jpeg")
+    try:
+        data = read_photo(name)
+    except StorageError as error:
+        current_app.logger.error("Evidence photo not read: %s", error)
+        page = render_template(
+            "errors/error.html",
+            code=503,
+            title=_("Chưa tải được ảnh"),
+            message=_("Kho ảnh minh chứng đang không phản hồi. Hãy thử lại sau ít phút; ảnh không bị mất."),
+        )
+        return page, 503, {"Retry-After": "30"}
+    if data is None:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    # The bytes never change under a name: a revalidation costs a 304 instead of the photo again.
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.route("/notifications")

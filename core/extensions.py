@@ -11,6 +11,11 @@ from flask_wtf.csrf import CSRFProtect
 babel = Babel()
 csrf = CSRFProtect()
 htmx = HTMX()
-limiter = Limiter(key_func=get_remote_address)
+# When the shared store (Redis) stops answering, each process counts in its own memory until it
+# answers again (checked at growing intervals, at most ~30 s apart): the limits hold, looser by the
+# number of processes, and nobody is locked out of signing in by a Redis outage, as failing closed
+# would do, nor are guesses let through unlimited, as skipping the limits would. Errors that still
+# escape (Redis dying between a request's check and its deduction) are logged, not shown as a 500.
+limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True, swallow_errors=True)
 login_manager = LoginManager()
 migrate = Migrate()

@@ -1,115 +1,311 @@
-"""APScheduler in exactly one process, with its job store in the app's database.
+"""The scheduler: APScheduler in as many processes as you start, exactly one of which works, elected
+through the database.
 
-Web workers never run jobs: production runs `flask --app app scheduler` as its own process, and
-`make run` embeds one in the development server. A lock file keeps a second one from starting on
-the same machine; the jobs are idempotent anyway, so even two schedulers produce one result.
-Each job is a short sweep: web workers cannot wake a scheduler living in another process,
-so instead of one timer per campaign the sweep reads the campaigns' times on every run, which
-also makes catching up after downtime the normal path rather than a special one. A second sweep
-finishes quiz attempts whose time ran out and erases quiz details past their retention period.
+Web workers never run jobs: production runs `flask --app app scheduler` as its own process (one per
+machine if you like), and `make run` embeds one in the development server. Every scheduler runs the
+same jobs, but a job works only inside a transaction that first claims the lease row
+(models/scheduler.py) for its process: one conditional UPDATE, which succeeds when the lease is this
+process's or has expired. The claim and the work commit together, and the claim's lock (SQLite's
+write lock, PostgreSQL's row lock) is held until that commit, so the work of two schedulers never
+overlaps, even when their clocks disagree or a lease runs out in the middle of a sweep. A heartbeat
+renews the lease every third of its length (SCHEDULER_LEASE_SECONDS); when the leader dies its lease
+expires and another scheduler takes it at its next heartbeat. A leader that is stopped (SIGTERM,
+Ctrl+C) gives the lease up, so another takes over at once.
+
+Each job is a short sweep: web workers cannot wake a scheduler living in another process, so instead
+of one timer per campaign the sweep reads the campaigns' times on every run, which also makes catching
+up after downtime the normal path rather than a special one. Nothing needs remembering across
+restarts, so the jobs live in memory and the scheduler's own loop never touches the database. A second
+sweep finishes quiz attempts whose time ran out and erases quiz details past their retention period.
+
+A job that fails (the database locked, restarting, unreachable) is logged and rolled back, and waits
+twice as long before each further attempt, never more than one lease; the process never exits for it.
 """
 
-import fcntl
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import FrameType
 
 import click
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.util import ref_to_obj
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.clock import LOCAL, now
-from models import db, immediate_transactions
+from models import SchedulerLease, db, immediate_transactions
 
-JOB_ID = "campaign-events"
-QUIZ_JOB_ID = "quiz-upkeep"
-_app: Flask | None = None
+LEASE = "scheduler"
+HEARTBEAT_JOB_ID = "lease-heartbeat"
+# The features' jobs, named as text so that core imports no feature; each runs its sweep through run_job.
+JOBS = {
+    "campaign-events": "campaigns.tasks:sweep",
+    # Quizzes: finish attempts whose time ran out (GET never writes) and erase details past retention.
+    "quiz-upkeep": "quizzes.tasks:sweep",
+}
+
+log = logging.getLogger("thidua.scheduler")
+
+
+def new_holder_id() -> str:
+    """Who holds the lease, as the logs and the lease row say it: hostname:pid:random."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def claim_lease(holder: str, at: datetime, seconds: float) -> bool:
+    """Take or renew the lease until `at` + `seconds` when it is the holder's or has expired; else False.
+
+    One conditional upsert in the caller's transaction: the row stays locked until the caller commits,
+    so whatever is done under the claim commits together with it. The INSERT half only matters on a
+    new database; on PostgreSQL a claim that waited for another's first INSERT then updates the row
+    it finds, instead of giving up on a conflict with what may be its own process's row."""
+    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    claim = insert(SchedulerLease).values(name=LEASE, holder=holder, expires_at=at + timedelta(seconds=seconds))
+    claim = claim.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"holder": claim.excluded.holder, "expires_at": claim.excluded.expires_at},
+        where=(SchedulerLease.holder == holder) | (SchedulerLease.expires_at < at),
+    )
+    # RETURNING says whether a row was written (the ORM's INSERT reports no rowcount on PostgreSQL).
+    return db.session.execute(claim.returning(SchedulerLease.name)).first() is not None
+
+
+def release_lease(holder: str, at: datetime) -> None:
+    """End the holder's lease now, in the caller's transaction, so that any other scheduler may take it."""
+    db.session.execute(
+        update(SchedulerLease)
+        .where(SchedulerLease.name == LEASE, SchedulerLease.holder == holder)
+        .values(expires_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def current_lease() -> SchedulerLease | None:
+    return db.session.get(SchedulerLease, LEASE)
+
+
+@dataclass
+class Leadership:
+    """One scheduler process's side of the lease: who it is, and whether it led when it last looked.
+
+    What it believes only chooses what to log and whether to give the lease up when stopping: every
+    job claims the lease again in its own transaction."""
+
+    app: Flask
+    holder: str
+    seconds: float
+    leading: bool | None = None  # unknown until its first claim
+    _lock: threading.Lock = field(default_factory=threading.Lock)  # jobs run in several threads
+
+    @classmethod
+    def of(cls, app: Flask) -> "Leadership":
+        return cls(app, new_holder_id(), app.config["SCHEDULER_LEASE_SECONDS"])
+
+    def _changed(self, leading: bool) -> bool | None:
+        """Record what the last claim said; return what was believed before it."""
+        with self._lock:
+            was, self.leading = self.leading, leading
+        return was
+
+    def led(self) -> None:
+        if self._changed(True) is not True:
+            log.info("Scheduler %s leads: it runs the sweeps (lease %s s)", self.holder, self.seconds)
+
+    def refused(self, lease: SchedulerLease | None) -> None:
+        was = self._changed(False)
+        if was is False:
+            return
+        other = f"{lease.holder} until {lease.expires_at:%H:%M:%S} UTC" if lease else "another scheduler"
+        if was:
+            log.info("Scheduler %s lost the lease to %s; standing by", self.holder, other)
+        else:
+            log.info("Scheduler %s stands by: the lease is held by %s", self.holder, other)
+
+
+# The leadership of the scheduler job running in this thread; None outside the scheduler (tests and
+# commands call the sweeps directly, with no lease to claim).
+_leadership: ContextVar[Leadership | None] = ContextVar("scheduler_leadership", default=None)
 
 
 def scheduler_app() -> Flask:
-    if _app is None:
-        raise RuntimeError("no scheduler is running in this process")
-    return _app
+    """The app of the scheduler whose job is running in this thread."""
+    leadership = _leadership.get()
+    if leadership is None:
+        raise RuntimeError("no scheduler job is running in this thread")
+    return leadership.app
 
 
 def run_job(app: Flask, work: Callable[[datetime], dict[str, int]]) -> dict[str, int]:
-    """One run of a job: its own app context and one short write transaction, committed."""
+    """One run of a job: its own app context and one short write transaction, committed.
+
+    Run by the scheduler, the transaction first claims the lease: a process that does not lead does
+    nothing and returns {}, one that leads commits its work together with the renewal."""
+    leadership = _leadership.get()
     with app.app_context(), immediate_transactions():
         try:
-            done = work(now())
+            at = now()
+            if leadership is not None and not claim_lease(leadership.holder, at, leadership.seconds):
+                leadership.refused(current_lease())
+                return {}
+            done = work(at)
             db.session.commit()
+            if leadership is not None:
+                leadership.led()
+                if any(done.values()):
+                    summary = ", ".join(f"{key}={value}" for key, value in done.items())
+                    log.info("%s.%s: %s", work.__module__, work.__name__, summary)
             return done
         finally:
-            db.session.remove()
+            db.session.remove()  # rolls back whatever a failure left
 
 
-def build_scheduler(app: Flask, blocking: bool = False):
-    """A scheduler with the campaign and quiz sweeps, each first run at once (catch-up)."""
-    global _app
-    _app = app
+def _renew_only(at: datetime) -> dict[str, int]:
+    """The heartbeat's work: none; run_job's claim is the point."""
+    return {}
+
+
+@dataclass
+class GuardedJob:
+    """A scheduler job that outlives its failures: each is logged and rolled back (run_job removes
+    its session), and the job then skips its runs for twice as long each time, at most one lease."""
+
+    name: str
+    work: Callable[[], object]
+    leadership: Leadership
+    every: float
+    failures: int = 0
+    retry_at: float = 0.0  # time.monotonic()
+
+    def __call__(self) -> None:
+        if time.monotonic() < self.retry_at:
+            return
+        token = _leadership.set(self.leadership)
+        try:
+            self.work()
+        except Exception as error:
+            self.failures += 1
+            pause = min(self.every * 2**self.failures, self.leadership.seconds)
+            self.retry_at = time.monotonic() + pause
+            # A database error is weather (locked, restarting, unreachable): one line says it. Anything
+            # else is a bug, and its traceback goes with it.
+            is_database = isinstance(error, SQLAlchemyError)
+            summary = str(error).splitlines()[0] if is_database else repr(error)
+            log.warning(
+                "Job %s failed (%d in a row), next try in %.0f s: %s",
+                self.name,
+                self.failures,
+                pause,
+                summary,
+                exc_info=not is_database,
+            )
+        else:
+            if self.failures:
+                log.info("Job %s works again (failed %d in a row)", self.name, self.failures)
+            self.failures = 0
+        finally:
+            _leadership.reset(token)
+
+
+def build_scheduler(leadership: Leadership, blocking: bool = False) -> BaseScheduler:
+    """A scheduler with the lease heartbeat and the features' sweeps, each first run at once (catch-up)."""
+    app = leadership.app
+    interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
+    heartbeat = leadership.seconds / 3
+    # Its INFO lines (every run of every job) would bury ours; its warnings stay.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = scheduler_class(
-        jobstores={
-            "default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename="apscheduler_jobs")
-        },
-        # A job missed during a restart still runs once (never silently skipped), not once per miss.
+        # Jobs in memory (the default store). A run due while the previous one still runs is run once
+        # when it ends, never skipped and never twice at once.
         job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         timezone=LOCAL,
     )
-    scheduler.add_job(
-        "campaigns.tasks:sweep",
-        "interval",
-        seconds=app.config.get("SCHEDULER_INTERVAL_SECONDS", 20),
-        id=JOB_ID,
-        replace_existing=True,
-        next_run_time=datetime.now(LOCAL),
-    )
-    # Quizzes: finish attempts whose time ran out (GET never writes) and erase details past retention.
-    scheduler.add_job(
-        "quizzes.tasks:sweep",
-        "interval",
-        seconds=app.config.get("SCHEDULER_INTERVAL_SECONDS", 20),
-        id=QUIZ_JOB_ID,
-        replace_existing=True,
-        next_run_time=datetime.now(LOCAL),
+    jobs: list[tuple[str, Callable[[], object], float]] = [
+        (HEARTBEAT_JOB_ID, lambda: run_job(app, _renew_only), heartbeat)
+    ]
+    jobs += [(job_id, ref_to_obj(ref), interval) for job_id, ref in JOBS.items()]
+    for job_id, work, every in jobs:
+        scheduler.add_job(
+            GuardedJob(job_id, work, leadership, every),
+            "interval",
+            seconds=every,
+            id=job_id,
+            name=job_id,
+            next_run_time=datetime.now(LOCAL),
+        )
+    log.info(
+        "Scheduler %s: sweeps every %s s, lease of %s s renewed every %.1f s",
+        leadership.holder,
+        interval,
+        leadership.seconds,
+        heartbeat,
     )
     return scheduler
 
 
-def take_scheduler_lock(app: Flask):
-    """An open, exclusively locked file, or None when another scheduler holds it."""
-    path = Path(app.instance_path) / "scheduler.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("w")
+def stand_down(scheduler: BaseScheduler, leadership: Leadership) -> None:
+    """Stop the jobs (a running one ends first), then give the lease up, so that another scheduler
+    takes over at its next heartbeat rather than when the lease runs out."""
+    if scheduler.running:
+        scheduler.shutdown(wait=True)
+    if not leadership.leading:
+        return
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    return handle
+        with leadership.app.app_context(), immediate_transactions():
+            try:
+                release_lease(leadership.holder, now())
+                db.session.commit()
+            finally:
+                db.session.remove()
+    except SQLAlchemyError as error:
+        log.warning("Scheduler %s could not give the lease up (it expires by itself): %s", leadership.holder, error)
+        return
+    log.info("Scheduler %s stopped and gave the lease up", leadership.holder)
 
 
 def start_embedded_scheduler(app: Flask) -> None:
-    """For the development server: a background scheduler unless one already runs here."""
-    lock = take_scheduler_lock(app)
-    if lock is None:
-        app.logger.info("another scheduler holds the lock; not starting one in this process")
-        return
-    app.extensions["scheduler_lock"] = lock
-    build_scheduler(app).start()
+    """For the development server: a background scheduler that works while no other scheduler leads.
+
+    Kept in app.extensions["scheduler"], so that whoever started the app can stop it."""
+    scheduler = build_scheduler(Leadership.of(app))
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler
+
+
+def _exit(signum: int, frame: FrameType | None) -> None:
+    sys.exit(0)
 
 
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the scheduler in the foreground (one per installation)."""
+    """Run a scheduler in the foreground; start any number, on any machines: exactly one works."""
     # Flask types current_app as the app it stands for, so the proxy's own method is unknown to mypy.
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    lock = take_scheduler_lock(app)
-    if lock is None:
-        raise click.ClickException("Another scheduler is already running (instance/scheduler.lock).")
+    leadership = Leadership.of(app)
+    scheduler = build_scheduler(leadership, blocking=True)
+    # systemd, docker and kill stop a process with SIGTERM: it leaves by the same door as Ctrl+C.
+    signal.signal(signal.SIGTERM, _exit)
     click.echo("Scheduler running; Ctrl+C to stop.")
-    build_scheduler(app, blocking=True).start()
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        stand_down(scheduler, leadership)

@@ -12,4 +12,3 @@ from flask import current_app, url_for
 def public_url_for(endpoint: str, **values: Any) -> str:
     """The absolute address of an endpoint as residents must reach it."""
     return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
-

@@ -5,8 +5,6 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from models import UNMANAGED_TABLES
-
 config = context.config
 # Keep the application's loggers: alembic's default would silence every logger created before it.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -14,11 +12,6 @@ logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db
 config.set_main_option("sqlalchemy.url", target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%"))
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    # APScheduler creates and owns its job table; autogenerate must never propose dropping it.
-    return not (type_ == "table" and name in UNMANAGED_TABLES)
 
 
 def render_item(type_, obj, autogen_context):
@@ -70,7 +63,6 @@ def run_migrations_online():
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
-    conf_args.setdefault("include_object", include_object)
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("on_version_apply", refuse_broken_references)
     with target_db.engine.connect() as connection, foreign_keys_off_on_sqlite(connection):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase
@@ -70,8 +71,6 @@ def enum_type(enum: type[StrEnum], name: str, length: int) -> Enum:
     return Enum(enum, native_enum=False, create_constraint=True, length=length, name=name, values_callable=_enum_values)
 
 
-# Tables that live in the database but belong to libraries (APScheduler creates its job store).
-UNMANAGED_TABLES = frozenset({"apscheduler_jobs"})
 _immediate = ContextVar("immediate_transactions", default=False)
 
 
@@ -98,6 +97,17 @@ def immediate_transactions() -> Iterator[None]:
         yield
     finally:
         _immediate.reset(token)
+
+
+def take_turns_on(key: str) -> None:
+    """Make transactions that name the same key run one after another from here until they end.
+
+    A rule that counts rows and then inserts one (a bound per hour) needs it on PostgreSQL, where
+    several workers count at once and each sees none of the others' rows; SQLite's writers already
+    take turns (BEGIN IMMEDIATE), so there it does nothing.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sql_text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 @event.listens_for(Engine, "connect")
@@ -132,6 +142,7 @@ from models.audit import AuditEntry  # noqa: E402
 from models.badges import BadgeAward  # noqa: E402
 from models.campaigns import ActivityType, Campaign, CampaignResult, Contribution, Notification  # noqa: E402
 from models.quizzes import Attempt, AttemptQuestion, Choice, Question, Quiz  # noqa: E402
+from models.scheduler import SchedulerLease  # noqa: E402
 from models.scoring import (  # noqa: E402
     LedgerEntry,
     MemberDayScore,
@@ -150,6 +161,7 @@ __all__ = [
     "db",
     "immediate_transactions",
     "set_write_intent",
+    "take_turns_on",
     "ActivityType",
     "AuditEntry",
     "Attempt",
@@ -161,6 +173,7 @@ __all__ = [
     "EventSession",
     "Question",
     "Quiz",
+    "SchedulerLease",
     "ScoreVersion",
     "ScreenLink",
     "Campaign",

@@ -28,7 +28,19 @@ from core.clock import local_date
 from core.privacy import is_valid_phone, keyed_hash, normalise_phone
 from domain.refusals import Refused
 from leaderboards.services import unit_position
-from models import Attempt, AttemptQuestion, Campaign, Choice, EventSession, Question, Quiz, Unit, User, db
+from models import (
+    Attempt,
+    AttemptQuestion,
+    Campaign,
+    Choice,
+    EventSession,
+    Question,
+    Quiz,
+    Unit,
+    User,
+    db,
+    take_turns_on,
+)
 from quizzes.events import event_for_code
 from scoring import Award, award, competition_ranks
 
@@ -346,6 +358,7 @@ def _credited(event: EventSession | None, hashed_address: str, at: datetime) -> 
     """An event session always credits the quarter; the open QR only while the address is under its hourly bound."""
     if event is not None:
         return True
+    take_turns_on(f"quiz-credit:{hashed_address}")  # until this attempt is committed and counts
     return credited_in_last_hour(hashed_address, at) < current_app.config["QUIZ_CREDITED_PER_ADDRESS_PER_HOUR"]
 
 

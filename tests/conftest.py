@@ -47,6 +47,8 @@ SLOW = {
     "tests/campaigns/test_ledger_properties.py::test_aggregates_always_match_the_ledger",
     "tests/quizzes/test_quiz_credit.py::test_a_hall_of_300_behind_one_address_is_credited_with_the_event_code",
     "tests/test_crawler.py::test_no_page_of_the_demo_fails_for_any_role_in_either_language",
+    "tests/test_deploy.py::test_the_app_starts_the_way_compose_starts_it",
+    "tests/test_deploy.py::test_the_scheduler_healthcheck_follows_the_lease",
     "tests/test_seed.py::test_province_demo_has_province_scale",
 }
 
@@ -106,6 +108,7 @@ def make_test_app(**overrides):
         "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
         "RATELIMIT_STORAGE_URI": "memory://",
         "EVIDENCE_DIR": f"{_TMP}/evidence",
+        "EVIDENCE_S3_BUCKET": "",  # the directory, whatever the shell exports; S3 tests set their own
         "PASSWORD_HASH_METHOD": PASSWORD_HASH_METHOD,
     }
     config.update(overrides)

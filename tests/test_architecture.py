@@ -9,9 +9,7 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 PACKAGES = sorted(
-    path.parent.name
-    for path in ROOT.glob("*/__init__.py")
-    if path.parent.name not in {"tests", "migrations", "bench"}
+    path.parent.name for path in ROOT.glob("*/__init__.py") if path.parent.name not in {"tests", "migrations", "bench"}
 )
 SERVICE_MODULES = sorted(
     ".".join(path.relative_to(ROOT).with_suffix("").parts)

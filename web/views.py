@@ -1,6 +1,9 @@
-"""The home page and the health check: the only pages that belong to no single feature."""
+"""The home page and the health checks: the only pages that belong to no single feature."""
 
-from flask import Blueprint, jsonify, render_template
+import os
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -9,10 +12,17 @@ from badges.services import badges_of
 from campaigns.services import campaign_status, visible_campaigns
 from core.access import public
 from core.clock import local_date, now
+from core.extensions import limiter
+from core.storage import evidence_directory
 from leaderboards.services import unit_position
 from models import db
 
 bp = Blueprint("web", __name__)
+# Checks whose failure leaves the process serving: without Redis each process counts the throttles in
+# its own memory (core/extensions.py), without the evidence directory only photos fail. Every machine
+# shares the same Redis (and often the same volume): pulling them all out of the load balancer for it
+# would turn a lesser service into none. They answer 200 "degraded", for monitoring to see.
+DEGRADING = frozenset({"rate_limits", "evidence"})
 
 
 @bp.route("/")
@@ -42,9 +52,60 @@ def index():
 @bp.route("/healthz")
 @public
 def healthz():
+    """Liveness: the process answers. No database, so a database outage never restarts every worker."""
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+@public
+def readyz():
+    """Readiness, for the load balancer: 503 when this process cannot serve (the database does not
+    answer), naming what failed; 200 "degraded" when it serves with less (see DEGRADING).
+
+    Reads and writes nothing: a load balancer calls it every few seconds on every machine."""
+    checks = {"database": _database_answers(), "rate_limits": _rate_limit_storage_answers()}
+    # An S3 bucket is not asked: a network round trip on every probe, for a store only photos need.
+    if not current_app.config.get("EVIDENCE_S3_BUCKET"):
+        checks["evidence"] = _evidence_directory_writable(evidence_directory(current_app))
+    failed = sorted(name for name, ok in checks.items() if not ok and name not in DEGRADING)
+    degraded = sorted(name for name, ok in checks.items() if not ok and name in DEGRADING)
+    body: dict[str, object] = {
+        "status": "error" if failed else "degraded" if degraded else "ok",
+        "checks": {name: "ok" if ok else "error" for name, ok in checks.items()},
+    }
+    if failed:
+        body["failed"] = failed
+    if degraded:
+        body["degraded"] = degraded
+    return jsonify(body), 503 if failed else 200
+
+
+def _database_answers() -> bool:
     try:
         db.session.execute(text("SELECT 1")).scalar_one()
-    except Exception:  # the point of the endpoint is to report any database failure
-        db.session.rollback()
-        return jsonify(status="error", db="error"), 503
-    return jsonify(status="ok", db="ok")
+        return True
+    except Exception as error:  # the point of the check is to report any database failure
+        current_app.logger.warning("Readiness: the database does not answer: %s", error)
+        try:
+            db.session.rollback()
+        except Exception:  # a lost connection may refuse even the rollback; the session is discarded anyway
+            db.session.remove()
+        return False
+
+
+def _evidence_directory_writable(directory: Path) -> bool:
+    """The directory, or the nearest folder above it that exists (it is made on the first upload), is a
+    directory this process may write in: a mount gone read-only or a file in the way fails here."""
+    existing = next(path for path in (directory, *directory.parents) if path.exists())
+    if existing.is_dir() and os.access(existing, os.W_OK):
+        return True
+    current_app.logger.warning("Readiness: the evidence directory %s is not writable", directory)
+    return False
+
+
+def _rate_limit_storage_answers() -> bool:
+    """Redis (or another shared store) answers a ping; the in-process store always does."""
+    if limiter.storage.check():
+        return True
+    current_app.logger.warning("Readiness: the rate-limit storage does not answer")
+    return False

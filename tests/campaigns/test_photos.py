@@ -145,3 +145,78 @@ def test_the_photo_is_decoded_with_no_transaction_open(client, people, make_camp
     assert response.status_code == 302
     assert lock_free == [True]
     assert _count() == 1
+
+
+def test_the_photo_is_stored_with_no_transaction_open(client, people, make_campaign, monkeypatch):
+    # An object store may take seconds to answer: under the write lock every writer would wait.
+    campaign = make_campaign()
+    login(client, "member")
+    real_save = campaigns.photos.storage.save
+    lock_free = []
+
+    def save_while_checking_the_lock(name: str, data: bytes) -> None:
+        lock_free.append(nothing_is_locked())
+        real_save(name, data)
+
+    monkeypatch.setattr(campaigns.photos.storage, "save", save_while_checking_the_lock)
+    before = _evidence_files()
+    assert log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=jpeg(size=(800, 600))).status_code == 302
+    assert lock_free == [True]
+    assert _evidence_files() - before == {db.session.scalar(select(Contribution.photo_name))}
+
+
+def test_a_refused_log_and_a_replayed_double_tap_leave_no_photo_behind(client, people, make_campaign):
+    campaign = make_campaign()
+    session_type = activity(campaign, "Buổi hướng dẫn")
+    login(client, "member")
+    before = _evidence_files()
+    refused = log(client, campaign, session_type, photo=jpeg(size=(800, 600)), occurred_on="2030-01-01")
+    assert refused.status_code == 422
+    assert _evidence_files() == before and _count() == 0
+    key = "k" * 32
+    assert log(client, campaign, session_type, photo=jpeg(size=(800, 600)), idempotency_key=key).status_code == 302
+    assert log(client, campaign, session_type, photo=jpeg(size=(640, 480)), idempotency_key=key).status_code == 302
+    assert _count() == 1
+    assert _evidence_files() - before == {db.session.scalar(select(Contribution.photo_name))}
+
+
+# --- the directory backend (EVIDENCE_DIR): serving, a missing file, a directory that cannot be written ---
+
+
+def test_the_evidence_route_serves_the_stored_bytes_privately(client, people, make_campaign):
+    campaign = make_campaign()
+    login(client, "member")
+    assert log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=jpeg(size=(800, 600))).status_code == 302
+    name = db.session.scalar(select(Contribution.photo_name))
+    response = client.get(f"/evidence/{name}")
+    assert response.status_code == 200
+    assert response.data == (evidence_dir() / name).read_bytes()
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.headers["Cache-Control"] == "private, max-age=3600"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(f"/evidence/{name}", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def test_a_photo_missing_from_the_directory_is_the_apps_404_page(client, people, make_campaign):
+    campaign = make_campaign()
+    login(client, "member")
+    assert log(client, campaign, activity(campaign, "Buổi hướng dẫn"), photo=jpeg(size=(800, 600))).status_code == 302
+    name = db.session.scalar(select(Contribution.photo_name))
+    (evidence_dir() / name).unlink()
+    response = client.get(f"/evidence/{name}")
+    assert response.status_code == 404
+    assert "Không tìm thấy trang" in response.get_data(as_text=True)
+
+
+def test_a_directory_that_cannot_be_written_refuses_the_upload_and_nothing_is_written(
+    app, client, people, make_campaign, tmp_path
+):
+    # A path through a plain file: mkdir fails for root too, as a missing or read-only volume would.
+    (tmp_path / "not-a-directory").write_text("")
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "not-a-directory" / "evidence")
+    campaign = make_campaign(template="paperless_week")
+    login(client, "member")
+    response = log(client, campaign, activity(campaign, "Ngày không giấy"), photo=jpeg(size=(800, 600)))
+    assert response.status_code == 422
+    assert "Chưa lưu được ảnh minh chứng vì kho ảnh không phản hồi" in response.get_data(as_text=True)
+    assert _count() == 0

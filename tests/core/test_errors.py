@@ -128,7 +128,7 @@ def test_with_the_database_down_every_page_is_the_apps_own_503(app, client, peop
         api = down.get("/api/v1/campaigns")
         # ?lang=en above is remembered: even this page, built without the database, speaks English.
         assert api.status_code == 503 and api.get_json()["error"] == "The database cannot be reached"
-        assert down.get("/healthz").status_code == 503
+        assert down.get("/readyz").status_code == 503
         down.application.extensions["sqlalchemy"].engines[None].dispose()
     # The working database answers again at once: nothing was cached from the failure.
     assert client.get("/").status_code == 200

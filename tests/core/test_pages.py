@@ -11,12 +11,6 @@ from tests.conftest import login
 ROOT = Path(__file__).parents[2]
 
 
-def test_healthz_reports_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "db": "ok"}
-
-
 def test_vietnamese_is_the_default_language(client):
     html = client.get("/login").get_data(as_text=True)
     assert '<html lang="vi">' in html
