@@ -200,7 +200,8 @@ class GuardedJob:
             self.work()
         except Exception as error:
             self.failures += 1
-            pause = min(self.every * 2**self.failures, self.leadership.seconds)
+            # The exponent is capped: a float raised past 2**1023 overflows after hours of an outage.
+            pause = min(self.every * 2 ** min(self.failures, 32), self.leadership.seconds)
             self.retry_at = time.monotonic() + pause
             # A database error is weather (locked, restarting, unreachable): one line says it. Anything
             # else is a bug, and its traceback goes with it.
@@ -231,8 +232,8 @@ def build_scheduler(leadership: Leadership, blocking: bool = False) -> BaseSched
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = scheduler_class(
-        # Jobs in memory (the default store). A run due while the previous one still runs is run once
-        # when it ends, never skipped and never twice at once.
+        # Jobs in memory (the default store). A run due while the previous one still runs is skipped,
+        # never run twice at once; each sweep reads the clock, so the next run does what it would have.
         job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         timezone=LOCAL,
     )

@@ -24,6 +24,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # that could forge a log line, and short enough that a client cannot fill the logs through it.
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ACCESS_LOGGER = "thidua.access"
+# Path parts that are bearer secrets (an event screen's link): logged as their rule's placeholder.
+SECRET_VIEW_ARGS = frozenset({"token"})
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 # One handler for the process, on the root logger: each create_app (the tests make many) re-dresses it
@@ -92,6 +94,13 @@ def start_request() -> None:
     current_request_id()
 
 
+def _loggable_path() -> str:
+    """The path with every secret part replaced by its placeholder, as in the route (/screen/<token>)."""
+    if request.url_rule is not None and SECRET_VIEW_ARGS & (request.view_args or {}).keys():
+        return request.url_rule.rule
+    return request.path
+
+
 def log_request(response: Response) -> Response:
     """after_request, registered first so that it runs last: the status is the one sent."""
     started = g.get("request_started")
@@ -99,9 +108,10 @@ def log_request(response: Response) -> Response:
     request_id = current_request_id()
     if request_id:
         response.headers[REQUEST_ID_HEADER] = request_id
+    path = _loggable_path()
     fields = {
         "method": request.method,
-        "path": request.path,  # never the query string: its values may be names, phones or codes
+        "path": path,  # never the query string: its values may be names, phones or codes
         "route": request.url_rule.rule if request.url_rule is not None else None,
         "status": response.status_code,
         "duration_ms": duration_ms,
@@ -111,7 +121,7 @@ def log_request(response: Response) -> Response:
     if request.args:
         fields["query_params"] = sorted(request.args.keys())
     logging.getLogger(ACCESS_LOGGER).info(
-        "%s %s %s %s ms", request.method, request.path, response.status_code, duration_ms, extra=fields
+        "%s %s %s %s ms", request.method, path, response.status_code, duration_ms, extra=fields
     )
     return response
 

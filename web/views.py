@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -58,7 +58,7 @@ def healthz():
 
 @bp.route("/readyz")
 @public
-def readyz():
+def readyz() -> tuple[Response, int]:
     """Readiness, for the load balancer: 503 when this process cannot serve (the database does not
     answer), naming what failed; 200 "degraded" when it serves with less (see DEGRADING).
 

@@ -184,7 +184,7 @@ def test_a_job_that_fails_is_logged_and_waits_longer_each_time(app, caplog):
         if len(calls) <= 2:
             raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
 
-    job = GuardedJob("campaign-events", locked, Leadership(app, "here:1:abc", LEASE_SECONDS), 1)
+    job = GuardedJob("campaign-events", locked, Leadership(app, "here:1:abc", LEASE_SECONDS), 1.0)
     job()  # raises nothing
     failed = "Job campaign-events failed (1 in a row), next try in 2 s: (sqlite3.OperationalError) database is locked"
     assert failed in caplog.text
@@ -203,3 +203,8 @@ def test_a_job_that_fails_is_logged_and_waits_longer_each_time(app, caplog):
     calls.clear()
     job()
     assert job.retry_at - time.monotonic() <= LEASE_SECONDS
+    # Hours of an outage (a failure every few seconds) neither overflow the pause nor stop the job.
+    job.failures = 2_000
+    job.retry_at = 0
+    job()
+    assert 0 < job.retry_at - time.monotonic() <= LEASE_SECONDS

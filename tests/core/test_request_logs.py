@@ -142,3 +142,12 @@ def test_production_logs_json_by_default(monkeypatch, tmp_path):
     monkeypatch.setenv("LOG_FORMAT", "yaml")
     with pytest.raises(RuntimeError, match="LOG_FORMAT"):
         config_from_env(str(tmp_path))
+
+
+def test_a_screen_token_in_the_path_never_reaches_the_logs(json_app, log_output):
+    # /screen/<token> is a bearer link: whoever reads it in a log could open the hall's screen.
+    token = "Zk3q9s0Vb1sEcReT-tOkEn-for-the-hall-tv"
+    json_app.test_client().get(f"/screen/{token}/version?v=3")
+    [line] = access_lines(log_output)
+    assert token not in log_output.getvalue()
+    assert line["path"] == "/screen/<token>/version" and line["route"] == "/screen/<token>/version"

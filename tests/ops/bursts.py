@@ -19,6 +19,7 @@ from models import Campaign, User, db
 from tests.conftest import PASSWORD, csrf_from
 
 POINTS = 2
+WRITERS = 8  # members logging at once, one thread each
 
 
 def campaign_open_for_logs(leader: User, make_campaign: Callable[..., Campaign]) -> tuple[Campaign, int]:

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.conftest import _TMP, DATABASE_URL, PASSWORD_HASH_METHOD
+from tests.ops.bursts import WRITERS, campaign_open_for_logs
 from tests.ops.processes import Processes
 
 
@@ -19,3 +20,15 @@ def processes(app, tmp_path):
     started = Processes(tmp_path, env)
     yield started
     started.stop_all()
+
+
+@pytest.fixture
+def open_campaign(people, make_campaign):
+    """A campaign running by the real clock whose one activity is credited at once (tests/ops/bursts.py)."""
+    return campaign_open_for_logs(people["leader1"], make_campaign)
+
+
+@pytest.fixture
+def writers(tree, make_user):
+    """The usernames of WRITERS members of Q1."""
+    return [make_user(f"writer{n}", "member", tree["Q1"]).username for n in range(WRITERS)]

@@ -6,6 +6,7 @@ instances read. Every process started here is stopped by the `processes` fixture
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -151,3 +153,32 @@ def wait_until(condition, process: Process | None = None, timeout: float = 30, e
             tail = process.output()[-4000:] if process is not None else ""
             raise AssertionError(f"timed out after {timeout} s\n{tail}")
         time.sleep(every)
+
+
+def scheduler_id(process: Process) -> str | None:
+    """The lease holder id a scheduler process announces when it starts; None until it has."""
+    found = re.search(r"Scheduler (\S+): sweeps every", process.output())
+    return found.group(1) if found else None
+
+
+def leads(process: Process) -> bool:
+    """Whether the scheduler process has said it holds the lease."""
+    holder = scheduler_id(process)
+    return holder is not None and f"Scheduler {holder} leads" in process.output()
+
+
+def set_database_reachable(url: str, reachable: bool) -> None:
+    """PostgreSQL: let the database take connections again, or refuse new ones and cut every existing
+    one, which is what the app sees of a server being restarted. The caller's own connections are cut
+    too: dispose of its engine afterwards."""
+    engine = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    with engine.connect() as connection:
+        connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(reachable).lower()}'))
+        if not reachable:
+            # Waits (up to 5 s) until each backend has ended, so no pooled connection is still answering.
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = :name"),
+                {"name": name},
+            )
+    engine.dispose()

@@ -14,26 +14,14 @@ import signal
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 from sqlalchemy import func, select
 
 from models import Contribution, LedgerEntry, db
-from tests.ops.bursts import POINTS, Phones, campaign_open_for_logs
+from tests.ops.bursts import POINTS, Phones
 from tests.ops.processes import Process, children, wait_until
 
-WRITERS = 8
 BURST = 300
-
-
-@pytest.fixture
-def live_campaign(people, make_campaign):
-    return campaign_open_for_logs(people["leader1"], make_campaign)
-
-
-@pytest.fixture
-def writers(tree, make_user):
-    return [make_user(f"writer{n}", "member", tree["Q1"]).username for n in range(WRITERS)]
 
 
 def _burst(phones: Phones, usernames: list[str], interrupt) -> list[str]:
@@ -81,8 +69,8 @@ def _stored_once(phones: Phones, keys: list[str], processes) -> None:
     print(f"\ncut in flight: {len(phones.cut)}; of them committed before the cut: {committed_unanswered}")
 
 
-def test_kill_9_of_the_workers_mid_burst_loses_and_doubles_nothing(processes, live_campaign, writers):
-    campaign, activity_id = live_campaign
+def test_kill_9_of_the_workers_mid_burst_loses_and_doubles_nothing(processes, open_campaign, writers):
+    campaign, activity_id = open_campaign
     web = processes.web(workers=3)
     phones = Phones(web.url, campaign, activity_id)
 
@@ -100,8 +88,8 @@ def test_kill_9_of_the_workers_mid_burst_loses_and_doubles_nothing(processes, li
     assert _board_points(web.url, campaign.slug) == BURST * POINTS
 
 
-def test_kill_9_of_the_whole_instance_mid_burst_loses_and_doubles_nothing(processes, live_campaign, writers):
-    campaign, activity_id = live_campaign
+def test_kill_9_of_the_whole_instance_mid_burst_loses_and_doubles_nothing(processes, open_campaign, writers):
+    campaign, activity_id = open_campaign
     first = processes.web(workers=3)
     phones = Phones(first.url, campaign, activity_id)
     replacement: list[Process] = []
@@ -122,8 +110,8 @@ def test_kill_9_of_the_whole_instance_mid_burst_loses_and_doubles_nothing(proces
     assert _board_points(replacement[0].url, campaign.slug) == BURST * POINTS
 
 
-def test_a_write_on_one_instance_is_on_the_other_instances_board_at_once(processes, live_campaign, writers):
-    campaign, activity_id = live_campaign
+def test_a_write_on_one_instance_is_on_the_other_instances_board_at_once(processes, open_campaign, writers):
+    campaign, activity_id = open_campaign
     a, b = processes.web(workers=2), processes.web(workers=2)
     phones = Phones(a.url, campaign, activity_id)
     session, token = phones.sign_in(writers[0])  # the session cookie is good on either instance

@@ -17,34 +17,22 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from models import Campaign, CampaignResult, Contribution, LedgerEntry, Notification, SchedulerLease, Unit, User, db
 from tests.conftest import DATABASE_URL
-from tests.ops.bursts import Phones, campaign_open_for_logs
-from tests.ops.processes import Process, wait_until
+from tests.ops.bursts import WRITERS, Phones
+from tests.ops.processes import Process, leads, scheduler_id, wait_until
 
 ON_SQLITE = DATABASE_URL.startswith("sqlite")
 LEASE = 4
 SCHEDULER = {"SCHEDULER_LEASE_SECONDS": str(LEASE), "SCHEDULER_INTERVAL_SECONDS": "1"}
-WRITERS = 8
 AT_LEAST = 300  # logs in the burst; it goes on until the campaign that ends meanwhile is frozen
 # By the real clock, from when the campaigns are made: time enough to start two instances and two
 # schedulers and get the burst going; then the leader announces the campaign that starts and is
 # killed, and the other campaign ends after that, about when the dead leader's lease runs out.
 STARTS_IN = timedelta(seconds=12)  # the processes start in 3-4 s, 7.5 s on a machine twice as busy
 ENDS_IN = STARTS_IN + timedelta(seconds=3)
-
-
-@pytest.fixture
-def live_campaign(people, make_campaign):
-    return campaign_open_for_logs(people["leader1"], make_campaign)
-
-
-@pytest.fixture
-def writers(tree, make_user):
-    return [make_user(f"writer{n}", "member", tree["Q1"]).username for n in range(WRITERS)]
 
 
 class Burst:
@@ -101,17 +89,6 @@ class LockProbe:
         return self.busy / max(self.busy + self.free, 1)
 
 
-def _holder(process: Process) -> str | None:
-    """The lease holder id the scheduler announces when it starts; None until it has."""
-    found = re.search(r"Scheduler (\S+): sweeps every", process.output())
-    return found.group(1) if found else None
-
-
-def _leads(process: Process) -> bool:
-    holder = _holder(process)
-    return holder is not None and f"Scheduler {holder} leads" in process.output()
-
-
 def _swept(output: str, what: str) -> int:
     """How many campaigns the scheduler's sweeps say they announced or froze, summed over its log."""
     return sum(int(count) for count in re.findall(rf"run_campaign_events: .*\b{what}=(\d+)", output))
@@ -124,9 +101,9 @@ def _told(campaign: Campaign, kind: str) -> Counter[int]:
 
 
 def test_the_leading_scheduler_killed_mid_burst_on_two_instances_misses_and_doubles_nothing(
-    processes, live_campaign, writers, make_campaign, tree
+    processes, open_campaign, writers, make_campaign, tree
 ):
-    campaign, activity_id = live_campaign
+    campaign, activity_id = open_campaign
     made_at = datetime.now(UTC)
     starting = make_campaign(template="digital_signature", starts=made_at + STARTS_IN)
     ran_for = timedelta(hours=1)
@@ -141,8 +118,8 @@ def test_the_leading_scheduler_killed_mid_burst_on_two_instances_misses_and_doub
     began = time.monotonic()
     schedulers = [processes.scheduler(**SCHEDULER), processes.scheduler(**SCHEDULER)]
     instances = [processes.web(workers=2), processes.web(workers=2)]
-    wait_until(lambda: any(_leads(process) for process in schedulers), schedulers[0], timeout=30)
-    leader, survivor = sorted(schedulers, key=_leads, reverse=True)
+    wait_until(lambda: any(leads(process) for process in schedulers), schedulers[0], timeout=30)
+    leader, survivor = sorted(schedulers, key=leads, reverse=True)
     wait_until(lambda: "stands by" in survivor.output(), survivor)
 
     burst = Burst(instances, campaign, activity_id)
@@ -161,7 +138,7 @@ def test_the_leading_scheduler_killed_mid_burst_on_two_instances_misses_and_doub
             killed_at = time.monotonic()
             written_at_kill = len(burst.acknowledged())
             assert datetime.now(UTC) < ending.ends_at, "the leader was killed after the second campaign ended"
-            wait_until(lambda: _leads(survivor), survivor, timeout=3 * LEASE)
+            wait_until(lambda: leads(survivor), survivor, timeout=3 * LEASE)
             took_over_in = time.monotonic() - killed_at
             wait_until(lambda: "frozen=1" in survivor.output(), survivor, timeout=30)
             wait_until(lambda: len(burst.acknowledged()) >= max(AT_LEAST, written_at_kill + 50), timeout=120)
@@ -196,7 +173,7 @@ def test_the_leading_scheduler_killed_mid_burst_on_two_instances_misses_and_doub
     swept = leader.output() + survivor.output()
     assert (_swept(swept, "announced"), _swept(swept, "frozen")) == (3, 1)
     assert _swept(survivor.output(), "frozen") == 1
-    assert db.session.scalar(select(SchedulerLease.holder)) == _holder(survivor)
+    assert db.session.scalar(select(SchedulerLease.holder)) == scheduler_id(survivor)
     # The lease runs out at most LEASE after the dead leader's last renewal; the survivor claims it at
     # its next heartbeat or sweep. Three seconds cover the pace of the processes on a busy machine.
     assert took_over_in <= LEASE + LEASE / 3 + 3, took_over_in
