@@ -23,6 +23,7 @@ from models import db
 from quizzes.views import bp as quizzes_bp
 from screens.views import bp as screens_bp
 from training.views import bp as training_bp
+from web.assets import init_assets
 from web.commands import backup_command, restore_command, verify_scores
 from web.errors import register_error_handlers
 from web.input import DatabaseIdConverter, refuse_nul_characters
@@ -71,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(remember_language)
     register_error_handlers(app)
     init_security(app)
+    init_assets(app)
     init_templating(app)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)

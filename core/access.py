@@ -51,6 +51,9 @@ def enforce_route_access():
     """before_request: refuse undeclared routes, send strangers to login, check roles."""
     if request.endpoint is None:
         return None  # 404 and 405 are raised by routing itself
+    if request.endpoint == "static":
+        # Loading the user would touch the session: a cookie and `Vary: Cookie` on files every visitor shares.
+        return None
     view = current_app.view_functions[request.endpoint]
     access = getattr(view, ACCESS_ATTRIBUTE, None)
     if access is None:

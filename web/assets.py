@@ -1,0 +1,83 @@
+"""Light on the wire for a phone on weak 4G: responses compressed, static files cached for a year.
+
+Compression is Flask-Compress (brotli, zstd or gzip, whichever the browser accepts first in the
+library's order). A static file's URL carries a hash of its content (`?v=`), so the browser may keep it
+for a year without asking again: a changed file gets a new URL. A request with any other `v`
+(an old page asking for a file that has changed since) gets the file with `no-cache` instead, so
+nothing stale is pinned for a year.
+"""
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, Response, current_app, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask_compress import Compress
+
+compress = Compress()
+
+YEAR = 365 * 24 * 3600
+
+
+@lru_cache(maxsize=256)
+def _content_hash(path: Path, modified: float, size: int) -> str:
+    # Keyed on the file's time and size too, so an edit during development is seen without a restart.
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def fingerprint(filename: str) -> str | None:
+    """The content hash of a file under the static folder; None when there is no such file."""
+    folder = current_app.static_folder
+    if folder is None:
+        return None
+    path = Path(folder, filename)
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return _content_hash(path, status.st_mtime, status.st_size)
+
+
+def add_fingerprint(endpoint: str, values: dict) -> None:
+    """url_defaults: every url_for('static', ...) gets the file's hash."""
+    if endpoint == "static" and "filename" in values and "v" not in values:
+        version = fingerprint(values["filename"])
+        if version is not None:
+            values["v"] = version
+
+
+def cache_static(response: Response) -> Response:
+    """after_request: a year for a file asked for by its current hash, a check with the server otherwise."""
+    if request.endpoint != "static" or response.status_code != 200:
+        return response
+    # Read whole, so that compression takes the buffered path: Flask-Compress's streaming path
+    # leaves the file open. Our files are a few dozen kilobytes.
+    response.direct_passthrough = False
+    response.make_sequence()
+    filename = (request.view_args or {}).get("filename", "")
+    if request.args.get("v") == fingerprint(filename):
+        response.cache_control.public = True
+        response.cache_control.max_age = YEAR
+        response.cache_control.immutable = True
+        response.cache_control.no_cache = None
+    else:
+        response.cache_control.no_cache = True
+    return response
+
+
+class SessionsWithoutFiles(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, never saved on a static file: Flask-Login's after_request looks
+    into the session on every response, and Flask then adds `Vary: Cookie`, which would keep shared
+    caches from sharing the files every visitor loads."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if request.endpoint != "static":
+            super().save_session(app, session, response)
+
+
+def init_assets(app: Flask) -> None:
+    app.session_interface = SessionsWithoutFiles()
+    app.url_defaults(add_fingerprint)
+    compress.init_app(app)
+    app.after_request(cache_static)  # after_request hooks run last-registered first: before compression
