@@ -1,5 +1,7 @@
 """Language choice: ?lang=vi|en switches and a cookie remembers it; Vietnamese by default."""
 
+from urllib.parse import urlencode
+
 from flask import current_app, g, has_request_context, request
 
 LANG_COOKIE = "lang"
@@ -34,3 +36,11 @@ def current_language() -> str:
     if "lang" not in g:
         g.lang = select_locale()
     return g.lang
+
+
+def language_switch_url(language: str) -> str:
+    """This very page in another language: its query string is kept (a quiz link's quarter must not
+    be lost on the way, or the points would go to another quarter), only `lang` changes."""
+    arguments = request.args.to_dict(flat=False)
+    arguments["lang"] = [language]
+    return f"{request.path}?{urlencode(arguments, doseq=True)}"
