@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from flask import current_app, g, has_request_context, request
 
 LANG_COOKIE = "lang"
+API_PREFIX = "/api/"
 
 
 def select_locale() -> str:
@@ -14,6 +15,11 @@ def select_locale() -> str:
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate is not None and candidate in languages:
             return candidate
+    if request.path.startswith(API_PREFIX):
+        # A program has no language link to click and no cookie: it says what it reads in its header.
+        chosen = request.accept_languages.best_match(languages)
+        if chosen:
+            return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
