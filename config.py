@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from werkzeug.security import DEFAULT_PBKDF2_ITERATIONS
 
 # werkzeug's default scrypt cost (n=2^15, r=8), and OWASP's floor for PBKDF2-HMAC-SHA256.
@@ -119,6 +120,27 @@ def _limit_store_options(store: str) -> dict[str, float]:
     return {}
 
 
+# libpq's TCP keepalives: a PostgreSQL connection whose server went silent (host down, network cut)
+# fails after about idle + interval × count = 25 s, where it would wait for hours.
+POSTGRESQL_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
+
+def _engine_options(database_url: str, environ: Mapping[str, str] = os.environ) -> dict:
+    """SQLAlchemy's engine options. A pooled connection is checked before use: after a database restart
+    every worker's next request is served on a new connection instead of failing once on a dead one.
+
+    On PostgreSQL libpq's waits are bounded: opening a connection takes at most DATABASE_CONNECT_TIMEOUT
+    seconds, so a database host that drops packets costs a request (or a scheduler job) that long and a
+    503, where libpq would wait without end. SQLite would refuse libpq's options."""
+    options: dict = {"pool_pre_ping": True}
+    if make_url(database_url).get_backend_name() == "postgresql":
+        timeout = environ.get("DATABASE_CONNECT_TIMEOUT", "3")
+        if not timeout.strip().isdigit() or int(timeout) < 1:
+            raise RuntimeError("DATABASE_CONNECT_TIMEOUT must be a whole number of seconds (1 or more)")
+        options["connect_args"] = {"connect_timeout": int(timeout), **POSTGRESQL_KEEPALIVES}
+    return options
+
+
 def config_from_env(instance_path: str) -> dict:
     """Build the Flask config; production refuses to start without its secrets."""
     production = os.environ.get("THIDUA_ENV", "development") == "production"
@@ -137,9 +159,7 @@ def config_from_env(instance_path: str) -> dict:
         # Keyed hashes of phone numbers; separate from SECRET_KEY so rotating one keeps the other.
         "HASH_KEY": hash_key or _instance_secret(instance_path, "hash_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # A pooled connection is checked before use: after a database restart every worker's next
-        # request is served on a new connection instead of failing once on a dead one.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         # How new passwords are hashed (werkzeug's method string); tests use a cheap one.
         "PASSWORD_HASH_METHOD": _password_hash_method(os.environ.get("PASSWORD_HASH_METHOD", "scrypt"), production),
         # Links in QR codes and on screens; the request's Host header is never trusted for them.

@@ -15,7 +15,6 @@ from zxcvbn import zxcvbn
 
 from audit.services import entry as audit_entry
 from audit.services import record, record_many
-from campaigns.photos import delete_photo
 from core.access import assignable_roles, may_manage_unit
 from core.clock import now
 from core.csv_import import RowError, read_csv
@@ -129,6 +128,11 @@ def set_name_consent(user: User, agreed: bool, at: datetime) -> None:
     """Record the member's answer and when it was given; either answer can be changed later."""
     user.public_name_consent = agreed
     user.public_name_consent_at = at
+
+
+def set_language(user: User, language: str) -> None:
+    """Saved on the account so a member's other phones open in it too."""
+    user.language = language
 
 
 def one_time_credentials(count: int) -> list[tuple[str, str]]:
@@ -377,11 +381,13 @@ def set_account_active(actor: User, user: User, active: bool) -> bool:
     return True
 
 
-def erase_account(actor: User, user: User) -> None:
-    """Erase a person's personal data on request (see erase_personal_data) and log it."""
+def erase_account(actor: User, user: User) -> list[str]:
+    """Erase a person's personal data on request (see erase_personal_data) and log it; returns the
+    evidence photos to delete once the caller has committed."""
     before = {"active": user.active, "erased": False}
-    erase_personal_data(user)
+    photos = erase_personal_data(user)
     record(actor, "user.erase", user, user.home_unit, before=before, after={"active": False, "erased": True})
+    return photos
 
 
 def record_personal_data_export(user: User) -> None:
@@ -486,10 +492,15 @@ def _units_by_code(codes: set[str]) -> dict[str, Unit]:
     return {unit.code: unit for unit in db.session.scalars(select(Unit).where(Unit.code.in_(codes)))}
 
 
-def erase_personal_data(user: User) -> None:
+def erase_personal_data(user: User) -> list[str]:
     """Delete a person's personal data on request while their past work keeps counting for their
     units: name, login, phone hash, consent, notes, photos and certificate codes go; points stay
-    attached to an anonymous, locked account. Raises Refused when the photo store fails."""
+    attached to an anonymous, locked account.
+
+    Returns the names of the evidence photos no row names any longer, for the caller to delete after
+    its commit (campaigns.photos.discard_photo): the store may be slow or down, and the write lock
+    must not wait on it. One it cannot delete, or a caller that fails first, leaves the file to
+    campaigns.photos.delete_unused_photos; a commit that fails leaves the rows naming them."""
     user.username = f"da-xoa-{user.id}"
     user.display_name = f"Đã xoá #{user.id}"  # stored, not shown as interface text
     user.password_hash = hash_password(secrets.token_hex(16))
@@ -499,18 +510,15 @@ def erase_personal_data(user: User) -> None:
     if user.must_change_password:
         user.one_time_password_expires_at = None
     deactivate_user(user)
+    photos = []
     for contribution in db.session.scalars(select(Contribution).where(Contribution.member_id == user.id)):
         if contribution.photo_name:
-            # Deleted before the caller commits, on purpose: a store that fails raises Refused and
-            # nothing is erased (the leader tries again); a commit that fails after this leaves rows
-            # naming photos already gone, which the evidence route answers 404 and the next try
-            # clears. Deleting after the commit could instead leave a person's photos in the store
-            # with no row left to find them by.
-            delete_photo(contribution.photo_name)
+            photos.append(contribution.photo_name)
         contribution.photo_name = None
         contribution.note = ""
     for completion in db.session.scalars(select(Completion).where(Completion.member_id == user.id)):
         completion.certificate_code = ""
+    return photos
 
 
 def _unit_ref(unit: Unit | None) -> dict | None:

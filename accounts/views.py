@@ -16,6 +16,7 @@ from accounts.services import (
     one_time_password_expired,
     personal_data,
     record_personal_data_export,
+    set_language,
     set_name_consent,
     set_password,
 )
@@ -23,6 +24,7 @@ from badges.services import badges_of
 from core.access import public, signed_in
 from core.clock import now
 from core.extensions import limiter
+from core.i18n import set_language_cookie
 from leaderboards.services import personal_standings
 from models import Contribution, db
 
@@ -71,7 +73,10 @@ def login():
             session.clear()  # a fresh session at login: nothing carried over from before
             session.permanent = True
             login_user(user)
-            return redirect(next_page)
+            signed_in_page = redirect(next_page)
+            if user.language:  # chosen on another phone: this one follows
+                set_language_cookie(signed_in_page, user.language)
+            return signed_in_page
         form.password.errors.append(_("Tên đăng nhập hoặc mật khẩu không đúng."))
     return render_template("accounts/login.html", form=form), 422 if form.is_submitted() else 200
 
@@ -153,6 +158,22 @@ def name_consent():
     else:
         flash(_("Bảng xếp hạng công khai sẽ chỉ hiện chữ cái đầu của tên bạn."), "success")
     return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def choose_language():
+    """The language switch: a form rather than a link, since it saves a member's choice on the account."""
+    back = redirect(_safe_next(request.form.get("next")), 303)
+    language = request.form.get("lang", "")
+    if language not in current_app.config["LANGUAGES"]:
+        flash(_("Không có ngôn ngữ này. Hãy chọn Tiếng Việt hoặc English."), "error")
+        return back
+    if current_user.is_authenticated:
+        set_language(current_user, language)
+        db.session.commit()
+    set_language_cookie(back, language)
+    return back
 
 
 @bp.route("/me/data.json", methods=["POST"])

@@ -19,11 +19,11 @@ from accounts.services import (
 )
 from admin.forms import UnitForm, UserForm
 from admin.services import UnitFields, add_unit, change_unit, find_unit, import_units, unit_problems
+from campaigns.photos import discard_photo
 from core.access import managed_root, managed_units_clause, may_manage_account, may_manage_unit, roles
 from core.clock import now
 from core.forms import ImportForm
 from core.rendering import render_page
-from domain.refusals import Refused
 from models import Unit, User, db
 
 bp = Blueprint("admin", __name__)
@@ -312,16 +312,21 @@ def erase_user(user_id: int):
         flash(_("Chưa xoá: hãy nhập đúng tên đăng nhập %(username)s để xác nhận.", username=user.username), "error")
     else:
         username = user.username
-        try:
-            erase_account(current_user, user)
-        except Refused as refusal:  # the photo store failed: nothing is erased, the leader tries again
-            db.session.rollback()
-            flash(" ".join(refusal.messages), "error")
-        else:
-            db.session.commit()
+        photos = erase_account(current_user, user)
+        db.session.commit()
+        left = [name for name in photos if not discard_photo(name)]
+        flash(
+            _("Đã xoá dữ liệu cá nhân của %(username)s; điểm đã ghi nhận vẫn tính cho đơn vị.", username=username),
+            "success",
+        )
+        if left:
             flash(
-                _("Đã xoá dữ liệu cá nhân của %(username)s; điểm đã ghi nhận vẫn tính cho đơn vị.", username=username),
-                "success",
+                _(
+                    "Kho ảnh đang không phản hồi nên còn %(count)d ảnh minh chứng chưa xoá được; "
+                    "hệ thống sẽ tự xoá khi kho ảnh hoạt động lại.",
+                    count=len(left),
+                ),
+                "error",
             )
     return redirect(url_for("admin.edit_user", user_id=user_id))
 

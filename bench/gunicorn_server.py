@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def gunicorn(env: dict, workers: int):
-    """Yield the base URL once /healthz answers."""
+def gunicorn(env: dict, workers: int, log: Path | None = None):
+    """Yield the base URL once /healthz answers. With `log`, the server's output (its request lines,
+    which name each request's id and server time) is written to that file."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -27,7 +28,9 @@ def gunicorn(env: dict, workers: int):
         f"127.0.0.1:{port}",
         "app:create_app()",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output = open(log, "w") if log else None  # noqa: SIM115 (closed below)
+    sink = output or subprocess.DEVNULL
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -40,3 +43,5 @@ def gunicorn(env: dict, workers: int):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if output:
+            output.close()

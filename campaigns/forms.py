@@ -58,6 +58,8 @@ class ActivityForm(Form):
     name = StringField(_l("Tên hoạt động"), validators=[DataRequired(), Length(max=160)])
     points = IntegerField(_l("Điểm mỗi đơn vị"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
     unit_label = StringField(_l("Đơn vị tính (người, hồ sơ, buổi…)"), validators=[Length(max=40)])
+    name_en = StringField(_l("Tên tiếng Anh (không bắt buộc)"), validators=[Length(max=160)])
+    unit_label_en = StringField(_l("Đơn vị tính bằng tiếng Anh (không bắt buộc)"), validators=[Length(max=40)])
     needs_evidence = BooleanField(_l("Cần ảnh minh chứng"))
     needs_verification = BooleanField(_l("Cần tổ trưởng hoặc lãnh đạo duyệt"), default=True)
     cap_per_member = IntegerField(_l("Giới hạn mỗi người"), validators=[Optional(), NumberRange(min=1, max=1000)])

@@ -1,22 +1,27 @@
 """Evidence photos: checked from the header, decoded outside any transaction, re-encoded from pixels only.
 
-Where they are kept (a directory or an S3-compatible bucket) is core/storage.py's business.
+Where they are kept (a directory or an S3-compatible bucket) is core/storage.py's business. Every call
+here that reaches the store runs with no transaction open: the store may be across the network.
+A photo is stored before the row naming it is written, so a request that fails leaves it behind;
+the request discards it when it can, and delete_unused_photos catches the rest.
 """
 
 import io
+import itertools
 import math
 import re
 import secrets
 import warnings
-from pathlib import Path
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
+from sqlalchemy import select
 
 from core import storage
 from core.storage import StorageError
-from domain.refusals import Refused
+from models import Contribution, db
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1600
@@ -25,17 +30,16 @@ MAX_SIDE = 1600
 MAX_PIXELS = 40_000_000
 # Many phones write JPEGs with a multi-picture index, which Pillow names MPO; the first frame is the photo.
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
+# The names save_photo makes (token_urlsafe(18) is 24 characters): the sweep deletes nothing else, even
+# from a prefix or directory some other program shares.
+PHOTO_NAME = re.compile(r"[A-Za-z0-9_-]{24}\.jpg")
+# A photo is stored before its row commits: a younger one may be in a request still on its way.
+UNUSED_GRACE = timedelta(days=1)
+SWEEP_BATCH = 500
 
 
 class PhotoRefused(ValueError):
-    pass
-
-
-def evidence_dir() -> Path:
-    """The directory photos are kept in when no bucket is configured (EVIDENCE_DIR or instance/evidence)."""
-    path = storage.evidence_directory(current_app)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The upload is not taken, with a message for the member: a bad photo, or a store that failed."""
 
 
 def prepare_photo(data: bytes) -> bytes:
@@ -110,37 +114,18 @@ def _encode(image: Image.Image) -> bytes:
 
 
 def store_photo(data: bytes) -> str:
-    """Check, clean (prepare_photo) and store an upload; returns its name. Raises PhotoRefused saying why not.
+    """Check, clean (prepare_photo) and store an upload under a new random name; returns the name.
 
-    Decoding takes time and storing may cross the network: call this with no database transaction open.
+    Raises PhotoRefused saying why not, a store that fails included: the contribution that would
+    name the photo is then not written.
     """
-    try:
-        return save_photo(prepare_photo(data))
-    except Refused as refusal:  # the store did not answer
-        raise PhotoRefused(" ".join(refusal.messages)) from refusal
-
-
-def discard_photo(name: str | None) -> None:
-    """Remove a stored photo that no contribution came to name; a store that fails leaves an orphan, logged."""
-    if name is None:
-        return
-    try:
-        delete_photo(name)
-    except Refused:
-        current_app.logger.warning("Unused evidence photo %s left in the store", name)
-
-
-def save_photo(jpeg: bytes) -> str:
-    """Store a clean JPEG from prepare_photo under a random name; returns the name.
-
-    Raises Refused when the store fails, so the contribution that would name the photo is not written.
-    """
+    jpeg = prepare_photo(data)
     name = f"{secrets.token_urlsafe(18)}.jpg"
     try:
         storage.save(name, jpeg)
     except StorageError as error:
         current_app.logger.error("Evidence photo not saved: %s", error)
-        raise Refused(
+        raise PhotoRefused(
             _("Chưa lưu được ảnh minh chứng vì kho ảnh không phản hồi; chưa có gì được ghi. Hãy gửi lại sau ít phút.")
         ) from error
     return name
@@ -151,12 +136,33 @@ def read_photo(name: str) -> bytes | None:
     return storage.read(name)
 
 
-def delete_photo(name: str) -> None:
-    """Remove a stored photo (a missing one is no error); raises Refused when the store fails."""
+def discard_photo(name: str | None) -> bool:
+    """Delete a stored photo no row names (any longer); False when the store failed, which is logged:
+    delete_unused_photos deletes it later."""
+    if name is None:
+        return True
     try:
         storage.delete(name)
     except StorageError as error:
-        current_app.logger.error("Evidence photo not deleted: %s", error)
-        raise Refused(
-            _("Chưa xoá được ảnh minh chứng vì kho ảnh không phản hồi; chưa có gì thay đổi. Hãy thử lại sau ít phút.")
-        ) from error
+        current_app.logger.warning("Unused evidence photo %s left for the sweep: %s", name, error)
+        return False
+    return True
+
+
+def delete_unused_photos(at: datetime) -> int:
+    """Delete the photos stored more than UNUSED_GRACE before `at` that no contribution names; returns
+    how many. Raises StorageError when the store fails (what was deleted stays deleted).
+
+    Each batch's names are looked up in one short read that ends before any deletion.
+    """
+    cutoff = at - UNUSED_GRACE
+    old = (item.name for item in storage.stored() if PHOTO_NAME.fullmatch(item.name) and item.modified_at < cutoff)
+    deleted = 0
+    while batch := list(itertools.islice(old, SWEEP_BATCH)):
+        named = set(db.session.scalars(select(Contribution.photo_name).where(Contribution.photo_name.in_(batch))))
+        db.session.rollback()
+        for name in batch:
+            if name not in named:
+                storage.delete(name)
+                deleted += 1
+    return deleted

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from flask_babel import format_date
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -174,11 +174,15 @@ def create_campaign(actor: User, fields: CampaignFields) -> Campaign:
         created_by=actor,
     )
     for activity in preset.activities:
+        with force_locale("en"):  # the template's own English, for English pages
+            name_en, unit_label_en = str(activity.name), str(activity.unit_label)
         campaign.activity_types.append(
             ActivityType(
                 name=str(activity.name),
+                name_en=name_en,
                 points=activity.points,
                 unit_label=str(activity.unit_label),
+                unit_label_en=unit_label_en,
                 needs_evidence=activity.needs_evidence,
                 needs_verification=activity.needs_verification,
                 cap_per_member=activity.cap_per_member,
@@ -253,6 +257,9 @@ class ActivityFields:
     name: str
     points: int
     unit_label: str = ""
+    # Shown on English pages when given; the Vietnamese otherwise.
+    name_en: str = ""
+    unit_label_en: str = ""
     needs_evidence: bool = False
     needs_verification: bool = True
     cap_per_member: int | None = None
@@ -267,6 +274,8 @@ def activity_problems(fields: ActivityFields) -> list[str]:
     problems = []
     if not 2 <= len(fields.name.strip()) <= 160:
         problems.append(_("Tên hoạt động cần từ 2 đến 160 ký tự."))
+    if len(fields.name_en.strip()) > 160 or len(fields.unit_label_en.strip()) > 40:
+        problems.append(_("Tên tiếng Anh của hoạt động dài tối đa 160 ký tự, đơn vị tính tối đa 40."))
     if not 0 <= fields.points <= 1000:
         problems.append(_("Điểm phải từ 0 đến 1.000."))
     if fields.cap_per_member is not None and not 1 <= fields.cap_per_member <= MAX_QUANTITY:
@@ -590,21 +599,41 @@ def log_contributions(member: User, campaign: Campaign, request: LogRequest, at:
     return contributions
 
 
-def _award_of(contribution: Contribution, cause_type: str) -> Award:
-    """The ledger row a contribution earns: points to the member's units, outcomes to the beneficiary's."""
-    activity = contribution.activity_type
-    return Award(
-        campaign_id=contribution.campaign_id,
-        cause_type=cause_type,
-        cause_id=contribution.id,
-        points=contribution.points,
-        day=contribution.occurred_on,
-        unit_ids=credited_unit_ids(contribution.member),
-        member_id=contribution.member_id,
-        activity_type_id=activity.id,
-        outcome=contribution.quantity if activity.counts_outcomes else 0,
-        outcome_unit_ids=contribution.beneficiary_unit.ancestor_ids if contribution.beneficiary_unit else (),
-    )
+def _awards_of(contributions: Sequence[Contribution], cause_type: str) -> list[Award]:
+    """The ledger rows contributions earn: points to each member's units, outcomes to the beneficiary's."""
+    # A batch repeats members, activities and quarters: each one's units are worked out once, and its
+    # related object is not looked up again for every contribution.
+    credited: dict[int, list[int]] = {}
+    benefited: dict[int | None, list[int]] = {}
+    activities: dict[int, ActivityType] = {}
+    awards = []
+    for contribution in contributions:
+        member_id, activity_id, quarter_id = (
+            contribution.member_id,
+            contribution.activity_type_id,
+            contribution.beneficiary_unit_id,
+        )
+        if member_id not in credited:
+            credited[member_id] = credited_unit_ids(contribution.member)
+        if quarter_id not in benefited:
+            quarter = contribution.beneficiary_unit
+            benefited[quarter_id] = quarter.ancestor_ids if quarter else []
+        activity = activities.get(activity_id) or activities.setdefault(activity_id, contribution.activity_type)
+        awards.append(
+            Award(
+                campaign_id=contribution.campaign_id,
+                cause_type=cause_type,
+                cause_id=contribution.id,
+                points=contribution.points,
+                day=contribution.occurred_on,
+                unit_ids=credited[member_id],
+                member_id=member_id,
+                activity_type_id=activity_id,
+                outcome=contribution.quantity if activity.counts_outcomes else 0,
+                outcome_unit_ids=benefited[quarter_id],
+            )
+        )
+    return awards
 
 
 def credit_approved(contributions: Sequence[Contribution], at: datetime) -> None:
@@ -614,7 +643,7 @@ def credit_approved(contributions: Sequence[Contribution], at: datetime) -> None
     type, campaign and beneficiary unit are loaded."""
     if not contributions:
         return
-    award_many([_award_of(contribution, LedgerCause.CONTRIBUTION) for contribution in contributions])
+    award_many(_awards_of(contributions, LedgerCause.CONTRIBUTION))
     check_contribution_badges_many(contributions, at)
 
 
@@ -748,7 +777,7 @@ def correct(actor: User, contribution: Contribution, quantity: int, reason: str,
     contribution.reason = reason.strip()[:1000]
     contribution.decided_by = actor
     contribution.decided_at = at
-    award(_award_of(contribution, LedgerCause.CORRECTION))
+    award(_awards_of([contribution], LedgerCause.CORRECTION)[0])
     _record_decision(actor, "contribution.correct", contribution, before, at)
 
 

@@ -1,16 +1,20 @@
 """Scheduler jobs of campaigns. Each is idempotent and safe to run late or twice at once:
-status comes from the clock, these only perform the side effects at start and end."""
+status comes from the clock, these only perform the side effects at start and end. The same job
+deletes, once an hour, the evidence photos that no contribution names."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from badges.services import award_top_three
+from campaigns.photos import delete_unused_photos
+from core.clock import now
 from core.scheduler import run_job, scheduler_app
+from core.storage import StorageError
 from models import (
     Campaign,
     CampaignResult,
@@ -24,6 +28,9 @@ from models import (
 from scoring import competition_ranks
 
 TOP_MEMBERS = 100
+# Listing a whole bucket or volume is not a job for every 20-second sweep.
+PHOTO_SWEEP_EVERY = timedelta(hours=1)
+_PHOTOS_SWEPT_AT = "campaigns_photos_swept_at"
 
 
 def _notify_members_in_scope(campaign: Campaign, kind: str, at: datetime) -> None:
@@ -114,8 +121,33 @@ def run_campaign_events(at: datetime) -> dict[str, int]:
 
 
 def run_sweep(app: Flask) -> dict[str, int]:
-    """One sweep in its own app context and one short write transaction."""
-    return run_job(app, run_campaign_events)
+    """One sweep: the campaign events in their own app context and one short write transaction, then,
+    when it is due and this process leads, unused photos with no transaction open."""
+    done = run_job(app, run_campaign_events)
+    if done:  # run_job answers {} when another scheduler leads
+        done |= _sweep_unused_photos(app)
+    return done
+
+
+def _sweep_unused_photos(app: Flask) -> dict[str, int]:
+    """Delete unused photos at most once per PHOTO_SWEEP_EVERY in this process; a store that fails is
+    logged and tried again then, and never holds up the campaign events."""
+    with app.app_context():
+        at = now()
+        last = app.extensions.get(_PHOTOS_SWEPT_AT)
+        if last is not None and at - last < PHOTO_SWEEP_EVERY:
+            return {}
+        app.extensions[_PHOTOS_SWEPT_AT] = at
+        try:
+            deleted = delete_unused_photos(at)
+        except StorageError as error:
+            current_app.logger.warning("Unused evidence photos not swept: %s", error)
+            return {}
+        finally:
+            db.session.remove()
+        if deleted:
+            current_app.logger.info("Deleted %d unused evidence photos", deleted)
+        return {"unused_photos": deleted}
 
 
 def sweep() -> None:

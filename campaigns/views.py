@@ -1,7 +1,7 @@
 import secrets
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select, update
@@ -41,8 +41,8 @@ from campaigns.services import (
 )
 from core.access import managed_units_clause, may_manage_user, roles, signed_in
 from core.clock import from_local, local_date, now, to_local, today
+from core.i18n import in_language
 from core.rendering import render_page
-from core.storage import StorageError
 from domain.refusals import Refused
 from leaderboards.services import member_position, unit_position
 from models import ActivityType, Campaign, Contribution, MemberScore, Notification, Unit, db
@@ -246,6 +246,8 @@ def _activity_fields(form: ActivityForm) -> ActivityFields:
         name=form.name.data or "",
         points=form.points.data or 0,
         unit_label=form.unit_label.data or "",
+        name_en=form.name_en.data or "",
+        unit_label_en=form.unit_label_en.data or "",
         needs_evidence=form.needs_evidence.data,
         needs_verification=form.needs_verification.data,
         cap_per_member=form.cap_per_member.data,
@@ -312,7 +314,7 @@ def log(slug: str):
         flash(_("Chiến dịch chưa có hoạt động nào để ghi nhận."), "error")
         return redirect(url_for("campaigns.detail", slug=campaign.slug))
     form = LogForm()
-    form.activity_type.choices = [(str(activity.id), activity.name) for activity in campaign.activity_types]
+    form.activity_type.choices = [(str(activity.id), in_language(activity)) for activity in campaign.activity_types]
     form.beneficiary_quarter.choices = _quarter_choices(campaign)
     if request.method == "GET":
         # Anything but one of this campaign's activities (a stale link, a typo) means "not chosen".
@@ -325,8 +327,8 @@ def log(slug: str):
     problems = []
     if form.validate_on_submit():
         photo_name, photo_refusal = _stored_photo(form.photo.data)
-        quarter = db.session.scalar(select(Unit).where(Unit.code == form.beneficiary_quarter.data))
         try:
+            quarter = db.session.scalar(select(Unit).where(Unit.code == form.beneficiary_quarter.data))
             created = log_contributions(
                 current_user,
                 campaign,
@@ -344,15 +346,23 @@ def log(slug: str):
                 ),
                 now(),
             )
-        except Refused as refusal:
-            db.session.rollback()
-            discard_photo(photo_name)
-            problems = refusal.messages
-        else:
             # Read before the commit expires them, or each would be loaded again.
             pending = any(contribution.status == "pending" for contribution in created)
             # A replayed double tap returns the first copy's contributions, which name the first photo.
             unused = photo_name not in {contribution.photo_name for contribution in created}
+        except Refused as refusal:
+            db.session.rollback()
+            discard_photo(photo_name)
+            problems = refusal.messages
+        except Exception:
+            try:
+                db.session.rollback()  # before the store is called: no writer waits on it
+            finally:
+                discard_photo(photo_name)
+            raise
+        else:
+            # A commit that fails is not followed by a discard: whether it reached the database is not
+            # always known (a connection cut during COMMIT), and the sweep deletes the photo if no row names it.
             db.session.commit()
             if unused:
                 discard_photo(photo_name)
@@ -484,17 +494,7 @@ def evidence(name: str):
         current_user.role in VERIFIERS and may_manage_user(current_user, contribution.member)
     ):
         abort(403)
-    try:
-        data = read_photo(name)
-    except StorageError as error:
-        current_app.logger.error("Evidence photo not read: %s", error)
-        page = render_template(
-            "errors/error.html",
-            code=503,
-            title=_("Chưa tải được ảnh"),
-            message=_("Kho ảnh minh chứng đang không phản hồi. Hãy thử lại sau ít phút; ảnh không bị mất."),
-        )
-        return page, 503, {"Retry-After": "30"}
+    data = read_photo(name)  # a store that fails is web/errors.py's 503 page
     if data is None:
         abort(404)
     response = Response(data, mimetype="image/jpeg")

@@ -1,8 +1,11 @@
-"""Language choice: ?lang=vi|en switches and a cookie remembers it; Vietnamese by default."""
+"""Language choice, first that applies: `?lang=vi|en` on the address, the cookie a choice left (signing
+in sets it from the account's saved choice, so a member's new phone follows), the client's
+Accept-Language for the JSON API, and Vietnamese. Never the database: error pages built without it
+choose their language too."""
 
 from urllib.parse import urlencode
 
-from flask import current_app, g, has_request_context, request
+from flask import Response, current_app, g, has_request_context, request
 
 LANG_COOKIE = "lang"
 API_PREFIX = "/api/"
@@ -23,18 +26,22 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def remember_language(response):
+def set_language_cookie(response: Response, language: str) -> None:
+    response.set_cookie(
+        LANG_COOKIE,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+
+
+def remember_language(response: Response) -> Response:
     """after_request: keep an explicit ?lang= choice for later visits."""
     chosen = request.args.get("lang")
-    if chosen in current_app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != chosen:
-        response.set_cookie(
-            LANG_COOKIE,
-            chosen,
-            max_age=365 * 24 * 3600,
-            samesite="Lax",
-            httponly=True,
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-        )
+    if chosen is not None and chosen in current_app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != chosen:
+        set_language_cookie(response, chosen)
     return response
 
 
@@ -44,9 +51,20 @@ def current_language() -> str:
     return g.lang
 
 
-def language_switch_url(language: str) -> str:
-    """This very page in another language: its query string is kept (a quiz link's quarter must not
-    be lost on the way, or the points would go to another quarter), only `lang` changes."""
+def page_without_language() -> str:
+    """This page's address with its query string but no `lang`, where a language form sends the visitor
+    back: a `lang` left in it would override the choice just made."""
     arguments = request.args.to_dict(flat=False)
-    arguments["lang"] = [language]
-    return f"{request.path}?{urlencode(arguments, doseq=True)}"
+    arguments.pop("lang", None)
+    query = urlencode(arguments, doseq=True)
+    return f"{request.path}?{query}" if query else request.path
+
+
+def in_language(record: object, field: str = "name") -> str:
+    """A text typed in Vietnamese (an activity's or a course's name, a question), in English on English
+    pages when someone gave the English too (`<field>_en`). The Vietnamese is `<field>`, or
+    `<field>_vi` where a record names both languages (the question bank)."""
+    english = getattr(record, f"{field}_en", "")
+    if current_language() == "en" and english:
+        return english
+    return getattr(record, field) if hasattr(record, field) else getattr(record, f"{field}_vi")

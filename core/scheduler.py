@@ -7,10 +7,17 @@ same jobs, but a job works only inside a transaction that first claims the lease
 (models/scheduler.py) for its process: one conditional UPDATE, which succeeds when the lease is this
 process's or has expired. The claim and the work commit together, and the claim's lock (SQLite's
 write lock, PostgreSQL's row lock) is held until that commit, so the work of two schedulers never
-overlaps, even when their clocks disagree or a lease runs out in the middle of a sweep. A heartbeat
-renews the lease every third of its length (SCHEDULER_LEASE_SECONDS); when the leader dies its lease
-expires and another scheduler takes it at its next heartbeat. A leader that is stopped (SIGTERM,
-Ctrl+C) gives the lease up, so another takes over at once.
+overlaps, even when a lease runs out in the middle of a sweep. Lease times are read from the database's
+clock, the one clock every machine shares, so machines whose clocks disagree never see two leaders or
+none. A heartbeat renews the lease every third of its length (SCHEDULER_LEASE_SECONDS); when the leader
+dies its lease expires and another scheduler takes it at its next heartbeat. A leader that is stopped
+(SIGTERM, Ctrl+C) gives the lease up, so another takes over at once.
+
+On PostgreSQL a leader's machine may die in the middle of a transaction, its connection still open as
+far as the server knows, and its row lock with it. The claim therefore ends its own transaction should
+it sit idle for a lease (idle_in_transaction_session_timeout), and waits for the row's lock only briefly
+(lock_timeout): a claim that finds it locked stands by until its next heartbeat, instead of blocking
+its job for as long as the server takes to notice the dead machine.
 
 Each job is a short sweep: web workers cannot wake a scheduler living in another process, so instead
 of one timer per campaign the sweep reads the campaigns' times on every run, which also makes catching
@@ -33,7 +40,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
@@ -43,13 +50,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.util import ref_to_obj
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, Executable, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from core.clock import LOCAL, now
-from models import SchedulerLease, db, immediate_transactions
+from models import SchedulerLease, UTCDateTime, db, immediate_transactions
 
 LEASE = "scheduler"
 HEARTBEAT_JOB_ID = "lease-heartbeat"
@@ -60,6 +67,12 @@ JOBS = {
     "quiz-upkeep": "quizzes.tasks:sweep",
 }
 
+# How long a claim waits for the lease row's lock on PostgreSQL before standing by until its next try.
+# The lock is held by the leader's running job (its claim commits with its work), or by the transaction
+# of a leader whose machine died, which the server ends after a lease of idleness.
+CLAIM_LOCK_TIMEOUT_MS = 1000
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
+
 log = logging.getLogger("thidua.scheduler")
 
 
@@ -68,36 +81,82 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def claim_lease(holder: str, at: datetime, seconds: float) -> bool:
-    """Take or renew the lease until `at` + `seconds` when it is the holder's or has expired; else False.
+def _on_sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def _lease_times(seconds: float) -> tuple[ColumnElement[datetime], ColumnElement[datetime]]:
+    """Now and `seconds` later by the database's clock, the one every scheduler shares: PostgreSQL's
+    now() (the start of the transaction). SQLite's clock is this machine's, which every process sharing
+    its file runs on; and SQLite has no date arithmetic on the text it stores."""
+    if _on_sqlite():
+        start = datetime.now(UTC)
+        return literal(start, UTCDateTime()), literal(start + timedelta(seconds=seconds), UTCDateTime())
+    return func.now(type_=UTCDateTime()), func.now() + timedelta(seconds=seconds)
+
+
+def claim_lease(holder: str, seconds: float) -> bool:
+    """Take or renew the lease for `seconds` by the database's clock when it is the holder's or has
+    expired; else False, as when another transaction holds the row past CLAIM_LOCK_TIMEOUT_MS.
 
     One conditional upsert in the caller's transaction: the row stays locked until the caller commits,
     so whatever is done under the claim commits together with it. The INSERT half only matters on a
     new database; on PostgreSQL a claim that waited for another's first INSERT then updates the row
     it finds, instead of giving up on a conflict with what may be its own process's row."""
-    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    claim = insert(SchedulerLease).values(name=LEASE, holder=holder, expires_at=at + timedelta(seconds=seconds))
-    claim = claim.on_conflict_do_update(
+    start, end = _lease_times(seconds)
+    insert = sqlite_insert if _on_sqlite() else postgresql_insert
+    claim = insert(SchedulerLease).values(name=LEASE, holder=holder, expires_at=end)
+    # RETURNING says whether a row was written (the ORM's INSERT reports no rowcount on PostgreSQL).
+    upsert = claim.on_conflict_do_update(
         index_elements=["name"],
         set_={"holder": claim.excluded.holder, "expires_at": claim.excluded.expires_at},
-        where=(SchedulerLease.holder == holder) | (SchedulerLease.expires_at < at),
+        where=(SchedulerLease.holder == holder) | (SchedulerLease.expires_at < start),
+    ).returning(SchedulerLease.name)
+    if _on_sqlite():  # BEGIN IMMEDIATE took the database's write lock: nothing left to wait for
+        return db.session.execute(upsert).first() is not None
+    return _claim_on_postgresql(upsert, seconds)
+
+
+def _claim_on_postgresql(claim: Executable, seconds: float) -> bool:
+    # SET LOCAL, through set_config, which takes parameters: both end with the caller's transaction.
+    db.session.execute(
+        select(
+            func.set_config("idle_in_transaction_session_timeout", str(round(seconds * 1000)), True),
+            func.set_config("lock_timeout", str(CLAIM_LOCK_TIMEOUT_MS), True),
+        )
     )
-    # RETURNING says whether a row was written (the ORM's INSERT reports no rowcount on PostgreSQL).
-    return db.session.execute(claim.returning(SchedulerLease.name)).first() is not None
+    try:
+        with db.session.begin_nested():  # a lock that timed out leaves the caller's transaction usable
+            claimed = db.session.execute(claim).first() is not None
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        claimed = False
+    # The work done under the claim waits for the locks it needs, as any other transaction does.
+    db.session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+    return claimed
 
 
-def release_lease(holder: str, at: datetime) -> None:
+def release_lease(holder: str) -> None:
     """End the holder's lease now, in the caller's transaction, so that any other scheduler may take it."""
     db.session.execute(
         update(SchedulerLease)
         .where(SchedulerLease.name == LEASE, SchedulerLease.holder == holder)
-        .values(expires_at=at)
+        .values(expires_at=_lease_times(0)[0])
         .execution_options(synchronize_session=False)
     )
 
 
 def current_lease() -> SchedulerLease | None:
     return db.session.get(SchedulerLease, LEASE)
+
+
+def live_holder() -> str | None:
+    """Who holds the lease now by the database's clock, or None when it has expired or never was."""
+    now_there, _ = _lease_times(0)
+    return db.session.scalar(
+        select(SchedulerLease.holder).where(SchedulerLease.name == LEASE, SchedulerLease.expires_at > now_there)
+    )
 
 
 @dataclass
@@ -128,6 +187,10 @@ class Leadership:
             log.info("Scheduler %s leads: it runs the sweeps (lease %s s)", self.holder, self.seconds)
 
     def refused(self, lease: SchedulerLease | None) -> None:
+        if lease is not None and lease.holder == self.holder:
+            # A claim of the holder is refused only when its lock wait ran out: another of this
+            # process's jobs holds the row while it works, under this process's lease.
+            return
         was = self._changed(False)
         if was is False:
             return
@@ -159,11 +222,11 @@ def run_job(app: Flask, work: Callable[[datetime], dict[str, int]]) -> dict[str,
     leadership = _leadership.get()
     with app.app_context(), immediate_transactions():
         try:
-            at = now()
-            if leadership is not None and not claim_lease(leadership.holder, at, leadership.seconds):
+            if leadership is not None and not claim_lease(leadership.holder, leadership.seconds):
                 leadership.refused(current_lease())
                 return {}
-            done = work(at)
+            # Read once the claim is made, which may have waited for the lease row's lock.
+            done = work(now())
             db.session.commit()
             if leadership is not None:
                 leadership.led()
@@ -270,7 +333,7 @@ def stand_down(scheduler: BaseScheduler, leadership: Leadership) -> None:
     try:
         with leadership.app.app_context(), immediate_transactions():
             try:
-                release_lease(leadership.holder, now())
+                release_lease(leadership.holder)
                 db.session.commit()
             finally:
                 db.session.remove()

@@ -3,8 +3,13 @@
 A directory (EVIDENCE_DIR, by default instance/evidence) suits one machine, or several that mount one
 shared volume. With EVIDENCE_S3_BUCKET set, files go to that bucket through boto3 instead: AWS S3,
 MinIO, Ceph, Garage or any other store speaking the S3 protocol (EVIDENCE_S3_ENDPOINT_URL). Either
-way a file is saved, read and deleted by name; the callers decide which names exist (a database row
-holds each one) and who may read them.
+way a file is saved, read, listed and deleted by name; the callers decide which names exist (a
+database row holds each one) and who may read them.
+
+A directory holds a marker file (MARKER) that says it is ThiĐua's store: a shared volume that is not
+mounted leaves an empty directory any process can write in, and only the marker's absence tells the
+two apart (web/views.py readyz checks it). The app writes the marker in a directory it creates
+itself; a directory made beforehand (a mount point, a volume) gets it from the operator, once.
 
 Each app builds its storage once, on first use, so that gunicorn's workers each make their own boto3
 client after the fork and every request reuses it (a client is thread-safe and keeps its connections).
@@ -16,7 +21,9 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +40,10 @@ MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 # A store that does not answer must not hold a member's request (and, on SQLite, the write lock) for
 # the SDK's default minute: connect quickly, and retry throttling or a dropped connection twice.
 CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+# Keys per list_objects_v2 call: S3's own maximum.
+LIST_PAGE_SIZE = 1000
+# Starts with a dot, so NAME never matches it: it is neither listed nor served.
+MARKER = ".thidua-evidence"
 _EXTENSION_KEY = "evidence_storage"
 _BUILDING = threading.Lock()
 
@@ -41,12 +52,20 @@ class StorageError(Exception):
     """The store failed or did not answer: whether the file is there is unknown, nothing was changed."""
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    modified_at: datetime  # aware, UTC
+
+
 class Storage(Protocol):
     def save(self, name: str, data: bytes) -> None: ...
 
     def read(self, name: str) -> bytes | None: ...
 
     def delete(self, name: str) -> None: ...
+
+    def stored(self) -> Iterator[StoredFile]: ...
 
 
 def _checked(name: str) -> str:
@@ -67,7 +86,7 @@ class DirectoryStorage:
         # half a photo, and a crash leaves a stray temporary file rather than a truncated one.
         temporary = self.root / f".{name}.{secrets.token_hex(4)}.tmp"
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self._make_root()
             with open(temporary, "xb") as handle:
                 handle.write(data)
                 handle.flush()
@@ -77,6 +96,15 @@ class DirectoryStorage:
             with contextlib.suppress(OSError):  # the directory itself may be what failed
                 temporary.unlink(missing_ok=True)
             raise StorageError(f"cannot write {path}: {error}") from error
+
+    def _make_root(self) -> None:
+        """Make a missing directory, marked as the store. One that exists is left as it is: an empty
+        mount point must not be marked by the first upload that lands in it."""
+        try:
+            self.root.mkdir(parents=True)
+        except FileExistsError:
+            return
+        (self.root / MARKER).touch()
 
     def read(self, name: str) -> bytes | None:
         path = self.root / _checked(name)
@@ -93,6 +121,27 @@ class DirectoryStorage:
             path.unlink(missing_ok=True)
         except OSError as error:
             raise StorageError(f"cannot delete {path}: {error}") from error
+
+    def stored(self) -> Iterator[StoredFile]:
+        """Every file with a storage name (temporary files and the marker left out), as the directory yields them."""
+        try:
+            entries = os.scandir(self.root)
+        except FileNotFoundError:
+            return  # no directory yet: nothing was ever stored
+        except OSError as error:
+            raise StorageError(f"cannot list {self.root}: {error}") from error
+        try:
+            with entries:
+                for entry in entries:
+                    if not (NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)):
+                        continue
+                    try:
+                        modified = entry.stat(follow_symlinks=False).st_mtime
+                    except FileNotFoundError:
+                        continue  # deleted since the directory was read
+                    yield StoredFile(entry.name, datetime.fromtimestamp(modified, UTC))
+        except OSError as error:
+            raise StorageError(f"cannot list {self.root}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -130,6 +179,20 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
         except (BotoCoreError, ClientError) as error:
             raise StorageError(f"cannot delete s3://{self.bucket}/{self._key(name)}: {error}") from error
+
+    def stored(self) -> Iterator[StoredFile]:
+        """Every object under the prefix with a storage name, fetched a page (LIST_PAGE_SIZE) at a time."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": LIST_PAGE_SIZE}
+        )
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    name = item["Key"][len(self.prefix) :]
+                    if NAME.fullmatch(name):
+                        yield StoredFile(name, item["LastModified"])
+        except (BotoCoreError, ClientError) as error:
+            raise StorageError(f"cannot list s3://{self.bucket}/{self.prefix}: {error}") from error
 
 
 def evidence_directory(app: Flask) -> Path:
@@ -177,3 +240,9 @@ def read(name: str) -> bytes | None:
 def delete(name: str) -> None:
     """Remove a file (an absent one is no error); raises StorageError when the store fails."""
     evidence_storage().delete(name)
+
+
+def stored() -> Iterator[StoredFile]:
+    """Every stored file with when it was written, fetched as it is consumed; raises StorageError when the
+    store fails."""
+    return evidence_storage().stored()

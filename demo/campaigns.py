@@ -4,7 +4,7 @@ contributions credited by the same service function as a leader's approvals."""
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, insert, select
@@ -23,7 +23,9 @@ from domain.enums import ContributionStatus, Role, UnitKind
 from models import Campaign, CampaignResult, Contribution, Quiz, Unit, User, db
 from quizzes.services import QuizFields, create_quiz
 
-BATCH = 10_000
+# Contributions per transaction: large enough that each batch costs a few statements per table, small
+# enough that its ids fit in one IN list on every database.
+BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -143,56 +145,65 @@ def _members_with_units(scope: Unit) -> list[User]:
     )
 
 
+def _started_demo_campaigns(at: datetime) -> list[Campaign]:
+    """The demo campaigns under way, and the ended ones whose results are not frozen yet."""
+    frozen = select(CampaignResult.campaign_id)
+    demo = (
+        select(Campaign)
+        .where(Campaign.slug.in_([d.slug for d in DEMO_CAMPAIGNS]), Campaign.id.not_in(frozen))
+        .order_by(Campaign.id)
+        .options(selectinload(Campaign.activity_types), joinedload(Campaign.scope_unit))
+    )
+    return [campaign for campaign in db.session.scalars(demo) if campaign_status(campaign, at) in ("active", "ended")]
+
+
 def add_demo_contributions(count: int, at: datetime, rng: random.Random, pending_share: float = 0.0) -> int:
     """Add `count` contributions spread over the demo campaigns that have started.
 
     Approved ones are credited in batches by campaigns.services.credit_approved, the same function
-    that credits a leader's approvals: points, outcomes and badges follow the same rules.
+    that credits a leader's approvals: points, outcomes and badges follow the same rules. Each batch
+    is one transaction: one multi-row INSERT of contributions, then one credit_approved call.
     """
-    frozen = select(CampaignResult.campaign_id)
-    demo = select(Campaign).where(Campaign.slug.in_([d.slug for d in DEMO_CAMPAIGNS]), Campaign.id.not_in(frozen))
-    # Campaigns under way, and ended ones whose results are not frozen yet.
-    campaign_ids = [
-        campaign.id for campaign in db.session.scalars(demo) if campaign_status(campaign, at) in ("active", "ended")
-    ]
-    if not campaign_ids or count <= 0:
+    campaigns = _started_demo_campaigns(at)
+    if not campaigns or count <= 0:
         return 0
+    pools = {campaign.id: _members_with_units(campaign.scope_unit) for campaign in campaigns}
+    days = {campaign.id: allowed_dates(campaign, at) for campaign in campaigns}
+    # The province-wide drive is where the volume is, as in the articles.
+    weights = [len(pools[campaign.id]) or 1 for campaign in campaigns]
+    # Members, units, campaigns and activities loaded above do not change while the seed runs: kept
+    # across the batch commits, they stay in the identity map, so crediting a batch loads none of them.
+    session = db.session()
+    session.expire_on_commit = False
+    # The table's own INSERT keeps every row's NULLs, so all rows share one shape and go in multi-row
+    # statements (the ORM's would leave NULLs out and split them); the new rows are then read back as
+    # objects in one query, their member, units and activity found in the identity map.
+    table = cast(Table, Contribution.__table__)  # SQLAlchemy types it as any FROM clause
+    statement = insert(table).returning(table.c.id)
     added = 0
-    while added < count:
-        # Loaded again for each batch: the commit below expires what was loaded.
-        campaigns = db.session.scalars(
-            select(Campaign)
-            .where(Campaign.id.in_(campaign_ids))
-            .order_by(Campaign.id)
-            .options(selectinload(Campaign.activity_types))
-        ).all()
-        pools = {campaign.id: _members_with_units(campaign.scope_unit) for campaign in campaigns}
-        # The province-wide drive is where the volume is, as in the articles.
-        weights = [len(pools[campaign.id]) or 1 for campaign in campaigns]
-        size = min(BATCH, count - added)
-        rows = [
-            _demo_contribution(campaign, rng.choice(pools[campaign.id]), at, rng, pending_share)
-            for campaign in rng.choices(campaigns, weights, k=size)
-        ]
-        # Inserted in bulk, then read back in one query: as ORM objects, their member, units and
-        # activity type come from the identity map (loaded above) without a query each. The table's
-        # own INSERT keeps every row's NULLs, so all rows share one shape and go in batches of a
-        # thousand; the ORM's would leave NULLs out and split the rows into many small statements.
-        table = cast(Table, Contribution.__table__)  # SQLAlchemy types it as any FROM clause
-        ids = db.session.scalars(insert(table).returning(table.c.id), rows).all()
-        contributions = db.session.scalars(select(Contribution).where(Contribution.id.in_(ids))).all()
-        credit_approved([item for item in contributions if item.status == ContributionStatus.APPROVED], at)
-        db.session.commit()
-        added += size
+    try:
+        while added < count:
+            size = min(BATCH, count - added)
+            rows = [
+                _demo_contribution(campaign, rng.choice(pools[campaign.id]), days[campaign.id], at, rng, pending_share)
+                for campaign in rng.choices(campaigns, weights, k=size)
+            ]
+            ids = db.session.scalars(statement, rows).all()
+            contributions = db.session.scalars(select(Contribution).where(Contribution.id.in_(ids))).all()
+            credit_approved([item for item in contributions if item.status == ContributionStatus.APPROVED], at)
+            db.session.commit()
+            added += size
+    finally:
+        session.expire_on_commit = True
     return added
 
 
 def _demo_contribution(
-    campaign: Campaign, member: User, at: datetime, rng: random.Random, pending_share: float
+    campaign: Campaign, member: User, days: tuple[date, date], at: datetime, rng: random.Random, pending_share: float
 ) -> dict:
     """The columns of one made-up contribution by a member, on a day the campaign allows, for their home quarter."""
     activity = rng.choice(campaign.activity_types)
-    first, last = allowed_dates(campaign, at)
+    first, last = days
     token = secrets.token_hex(8)
     quantity = 1 if activity.once_per_beneficiary else rng.randint(1, 3)
     approved = rng.random() >= pending_share

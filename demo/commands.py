@@ -14,11 +14,17 @@ from quizzes.services import seed_question_bank
 from training.services import seed_courses
 
 # A fresh demo gets enough activity for boards and a review queue to show something.
-STARTER_CONTRIBUTIONS = {"small": 400, "province": 5_000}
+STARTER_CONTRIBUTIONS = {"small": 400, "province": 5_000, "national": 50_000}
 
 
 @click.command("seed-demo")
-@click.option("--scale", type=click.Choice(["small", "province"]), default="small", show_default=True)
+@click.option(
+    "--scale",
+    type=click.Choice(list(STARTER_CONTRIBUTIONS)),
+    default="small",
+    show_default=True,
+    help="small: six wards; province: 95 localities, ~13,000 members; national: ten times the province.",
+)
 @click.option("--contributions", type=click.IntRange(min=0), default=0, help="Add N more contributions.")
 @click.option("--if-empty", is_flag=True, help="Only seed when the database has no units yet.")
 @with_appcontext

@@ -26,6 +26,8 @@ NAMED_WARDS = [
     ("ward", "Minh Hưng", 8),
     ("commune", "Xuân Hòa", 7),
 ]
+# 95 localities, ~1,000 quarters, ~2,000 teams, ~13,000 members, as in the articles; national is ten times that.
+PROVINCE_LOCALITIES = 95
 PLACE_WORDS = [
     "An",
     "Bình",
@@ -47,6 +49,34 @@ PLACE_WORDS = [
     "Thành",
     "Hiệp",
     "Sơn",
+]
+# Two different words from 45 give 1,980 names: enough for the 950 localities of the national scale.
+MORE_PLACE_WORDS = [
+    "Mỹ",
+    "Đông",
+    "Tây",
+    "Nam",
+    "Bắc",
+    "Trung",
+    "Tiến",
+    "Thắng",
+    "Lợi",
+    "Đức",
+    "Hải",
+    "Hà",
+    "Lâm",
+    "Thọ",
+    "Khánh",
+    "Thái",
+    "Cường",
+    "Nghĩa",
+    "Tín",
+    "Hiếu",
+    "Phong",
+    "Điền",
+    "Yên",
+    "Hội",
+    "Ninh",
 ]
 FAMILY_NAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
 MIDDLE_NAMES = ["Văn", "Thị", "Minh", "Ngọc", "Thanh", "Hữu", "Đức", "Thu", "Hoàng", "Quốc", "Bảo", "Kim"]
@@ -122,12 +152,12 @@ def _person(rng: random.Random) -> str:
     return f"{rng.choice(FAMILY_NAMES)} {rng.choice(MIDDLE_NAMES)} {rng.choice(GIVEN_NAMES)}"
 
 
-def _generated_wards(count: int) -> list[tuple[str, str, int]]:
-    rng = random.Random("generated wards")
-    taken = {slug(name) for _kind, name, _q in NAMED_WARDS}
+def _generated_wards(count: int, words: list[str], taken: set[str], seed: str) -> list[tuple[str, str, int]]:
+    """`count` localities named from two place words, none sharing a slug with `taken` (which grows)."""
+    rng = random.Random(seed)
     wards: list[tuple[str, str, int]] = []
     while len(wards) < count:
-        first, second = rng.choice(PLACE_WORDS), rng.choice(PLACE_WORDS)
+        first, second = rng.choice(words), rng.choice(words)
         name = f"{first} {second}"
         if first == second or slug(name) in taken:
             continue
@@ -136,15 +166,24 @@ def _generated_wards(count: int) -> list[tuple[str, str, int]]:
     return wards
 
 
+def demo_wards(scale: str) -> list[tuple[str, str, int]]:
+    """The localities of a scale: each scale keeps the smaller one's and adds its own after them."""
+    wards = list(NAMED_WARDS)
+    taken = {slug(name) for _kind, name, _q in wards}
+    if scale in ("province", "national"):
+        wards += _generated_wards(PROVINCE_LOCALITIES - len(wards), PLACE_WORDS, taken, "generated wards")
+    if scale == "national":
+        # Ten times the province's units under the same root, so the province-wide campaign ranks them all.
+        words = PLACE_WORDS + MORE_PLACE_WORDS
+        wards += _generated_wards(10 * PROVINCE_LOCALITIES - len(wards), words, taken, "national wards")
+    return wards
+
+
 def build_demo(scale: str) -> tuple[list[UnitSpec], list[UserSpec]]:
     """The units (parents first) and people of the demo at this scale."""
     units = [UnitSpec(PROVINCE[0], PROVINCE[1], "province", None, adult_population=PROVINCE[2])]
     users = [UserSpec("admin", "Quản trị Sở KH&CN", "admin", PROVINCE[0], is_cadre=True)]
-    wards = list(NAMED_WARDS)
-    if scale == "province":
-        # 95 localities, ~1,000 quarters, ~2,000 teams, ~13,000 members, as in the articles.
-        wards += _generated_wards(95 - len(NAMED_WARDS))
-    for ward_kind, ward_name, quarter_count in wards:
+    for ward_kind, ward_name, quarter_count in demo_wards(scale):
         named = (ward_kind, ward_name, quarter_count) in NAMED_WARDS
         # One generator per ward: a ward looks the same at every scale, so scales can be mixed.
         rng = random.Random(f"ward {ward_name}")
@@ -175,11 +214,13 @@ def build_demo(scale: str) -> tuple[list[UnitSpec], list[UserSpec]]:
         if ward_name == "Bình Lộc":
             quarter_names[0] = "Khu phố Cáp Rang"
         teams: list[tuple[UnitSpec, str]] = [(ward_team, ward_code)]
+        quarters: list[str] = []
         for number, quarter_name in enumerate(quarter_names, start=1):
             quarter_code = f"{ward_code}-{'CAPRANG' if 'Cáp Rang' in quarter_name else f'KP{number:02d}'}"
             adults = rng.randint(900, 3600)
             ward.adult_population += adults
             units.append(UnitSpec(quarter_code, quarter_name, "quarter", ward_code, adult_population=adults))
+            quarters.append(quarter_code)
             for team_number in range(1, rng.randint(*teams_per_quarter) + 1):
                 suffix = "" if team_number == 1 else f" {team_number}"
                 team = UnitSpec(
@@ -192,7 +233,6 @@ def build_demo(scale: str) -> tuple[list[UnitSpec], list[UserSpec]]:
                 units.append(team)
                 teams.append((team, quarter_code))
         youth_union.member_count = 0
-        quarters = [unit.code for unit in units if unit.parent_code == ward_code and unit.kind == "quarter"]
         for team, quarter_code in teams:
             for seat in range(team.member_count or 0):
                 member_number += 1

@@ -14,19 +14,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask import Flask  # noqa: E402
 
-from core.clock import now  # noqa: E402
-from core.scheduler import current_lease  # noqa: E402
+from core.scheduler import live_holder  # noqa: E402
 
 
 def lease_holder(app: Flask) -> str | None:
     """Who holds the scheduler lease now, or None when nobody does (or the database does not answer)."""
     with app.app_context():
         try:
-            lease = current_lease()
+            return live_holder()  # by the database's clock, like the claims themselves
         except Exception as error:  # a healthcheck reports, it does not crash
             print(f"The database does not answer: {error}", file=sys.stderr)
             return None
-        return lease.holder if lease is not None and lease.expires_at > now() else None
 
 
 def main() -> int:

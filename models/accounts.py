@@ -42,6 +42,8 @@ class User(Model):
     public_name_consent: Mapped[bool | None]
     public_name_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    # The language the member last chose; None until then (the site's default applies).
+    language: Mapped[str | None] = mapped_column(String(8))
 
     home_unit: Mapped[Unit] = relationship(foreign_keys=[home_unit_id])
     team: Mapped[Unit | None] = relationship(foreign_keys=[team_id])

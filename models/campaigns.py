@@ -54,8 +54,11 @@ class ActivityType(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     name: Mapped[str] = mapped_column(String(160))
+    # Shown on English pages when given; the Vietnamese name otherwise.
+    name_en: Mapped[str] = mapped_column(String(160), default="", server_default="")
     points: Mapped[int]
     unit_label: Mapped[str] = mapped_column(String(40), default="")
+    unit_label_en: Mapped[str] = mapped_column(String(40), default="", server_default="")
     needs_evidence: Mapped[bool] = mapped_column(default=False)
     needs_verification: Mapped[bool] = mapped_column(default=True)
     cap_per_member: Mapped[int | None]
@@ -101,7 +104,8 @@ class Contribution(Model):
     # The member confirmed the resident agreed to be recorded (Decree 13: consent is explicit).
     beneficiary_consent: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
-    photo_name: Mapped[str | None] = mapped_column(String(64))
+    # Indexed: the evidence route and the sweep of unnamed photos look contributions up by photo.
+    photo_name: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[ContributionStatus] = mapped_column(
         enum_type(ContributionStatus, "status", 10), default=ContributionStatus.PENDING, index=True
     )

@@ -15,6 +15,7 @@ class Course(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="", server_default="")  # for English pages
     provider: Mapped[str] = mapped_column(String(160), default="")
     hours: Mapped[float] = mapped_column(default=0)
     points: Mapped[int] = mapped_column(default=0)

@@ -1,5 +1,6 @@
 import io
 import json
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -14,7 +15,6 @@ from campaigns.services import campaign_status
 from core.access import managed_units_clause, may_manage_unit, public, roles
 from core.clock import from_local, now, to_local
 from core.extensions import htmx, limiter
-from core.i18n import current_language
 from core.rendering import render_page
 from core.urls import public_url_for
 from domain.refusals import Refused
@@ -49,15 +49,6 @@ bp = Blueprint("quizzes", __name__)
 
 LEADERS = ("admin", "ward_leader")
 DEVICE_COOKIE = "thidua_device"
-
-
-@bp.app_context_processor
-def quiz_helpers():
-    def localized(obj, field: str) -> str:
-        english = getattr(obj, f"{field}_en", "")
-        return english if current_language() == "en" and english else getattr(obj, f"{field}_vi")
-
-    return {"localized": localized}
 
 
 def _quiz_or_404(slug: str) -> Quiz:
@@ -353,7 +344,8 @@ def _question_page(quiz: Quiz, attempt: Attempt, recorded: bool):
         attempt=attempt,
         item=item,
         choices=choices_in_order(item),
-        seconds_left=max(0, int((attempt.deadline_at - now()).total_seconds())),
+        # Rounded up: the phone's countdown must never end before the server's deadline.
+        seconds_left=max(0, math.ceil((attempt.deadline_at - now()).total_seconds())),
         recorded=recorded,
     )
 

@@ -1,12 +1,13 @@
 """Event screens: which boards a TV shows in turn, and a cheap version number for live updates."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from audit.services import record
-from models import Campaign, EventSession, Quiz, ScreenLink, User, db
+from models import Campaign, EventSession, Quiz, ScoreVersion, ScreenLink, User, db
 from quizzes.events import minute_of, open_event_for
 
 SCREEN_LEVELS = {"ward": "ward", "commune": "ward", "quarter": "quarter", "youth_union": "youth_union", "team": "team"}
@@ -65,12 +66,72 @@ def quiz_panel(screen: ScreenLink, at: datetime) -> tuple[Quiz | None, EventSess
     return quiz, open_event_for(screen, at)
 
 
+def _panel_state(quiz_open: bool, event_id: int | None, at: datetime) -> str:
+    if not quiz_open:
+        return ""
+    return f"e{event_id}-{minute_of(at)}" if event_id is not None else "q"
+
+
 def quiz_panel_state(screen: ScreenLink, at: datetime) -> str:
     """Changes exactly when the quiz corner must be redrawn: quiz opens or closes, a session opens or
     closes, the code rotates. Not the code itself, which stays out of polled URLs and logs."""
     if screen.quiz_id is None:
         return ""
     quiz, event = quiz_panel(screen, at)
-    if quiz is None:
-        return ""
-    return f"e{event.id}-{minute_of(at)}" if event is not None else "q"
+    return _panel_state(quiz is not None, event.id if event is not None else None, at)
+
+
+# A TV redraws its board at most this often, however fast the scores move: during a live quiz every
+# answer moves the version, and every TV rebuilding its board at every 2 s poll was most of the load.
+BOARD_REFRESH_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class PollState:
+    """What a TV's poll compares with what it shows."""
+
+    revoked: bool
+    version: int
+    panel_state: str
+
+
+# Built once: the poll runs every 2 s on every TV, and building the statement cost as much as running it.
+# The live session is the one quizzes.events.open_event_for finds, as a subquery of this one statement.
+_LIVE_EVENT = (
+    select(EventSession.id)
+    .where(
+        EventSession.screen_id == ScreenLink.id,
+        EventSession.closed_at.is_(None),
+        EventSession.opened_at <= bindparam("at"),
+        EventSession.closes_at > bindparam("at"),
+    )
+    .order_by(EventSession.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_POLL = (
+    select(ScreenLink.revoked_at, ScoreVersion.version, Quiz.opens_at, Quiz.closes_at, _LIVE_EVENT)
+    .join(ScoreVersion, ScoreVersion.campaign_id == ScreenLink.campaign_id)
+    .outerjoin(Quiz, Quiz.id == ScreenLink.quiz_id)
+    .where(ScreenLink.token == bindparam("token"))
+)
+
+
+def poll_state(token: str, at: datetime) -> PollState | None:
+    """The screen's state in one statement: the screen by its unique token, its campaign's version and
+    its quiz by primary key, its live session by the screen's index (the rule of quiz_panel_state)."""
+    row = db.session.execute(_POLL, {"token": token, "at": at}).one_or_none()
+    if row is None:
+        return None
+    revoked_at, version, opens_at, closes_at, event_id = row
+    quiz_open = opens_at is not None and opens_at <= at < closes_at
+    return PollState(revoked_at is not None, version, _panel_state(quiz_open, event_id, at))
+
+
+def board_may_refresh(shown_version: int | None, shown_at: int | None, version: int, at: datetime) -> bool:
+    """Whether a TV showing `shown_version` since `shown_at` (seconds since the epoch, from the server
+    when it last redrew) redraws now: the scores moved, and BOARD_REFRESH_SECONDS have passed. A time
+    to come (a hand-made URL) counts as unknown, so no TV can be kept from ever redrawing."""
+    if shown_version == version:
+        return False
+    return shown_at is None or not 0 <= at.timestamp() - shown_at < BOARD_REFRESH_SECONDS

@@ -16,7 +16,15 @@ from models import Campaign, EventSession, Quiz, ScreenLink, db
 from quizzes.events import MAX_MINUTES, MIN_MINUTES, close_event, current_code, open_event, open_event_for
 from quizzes.services import quiz_is_open
 from scoring import scores_version
-from screens.services import create_screen, live_screen, quiz_panel, quiz_panel_state, revoke
+from screens.services import (
+    board_may_refresh,
+    create_screen,
+    live_screen,
+    poll_state,
+    quiz_panel,
+    quiz_panel_state,
+    revoke,
+)
 
 bp = Blueprint("screens", __name__)
 
@@ -175,12 +183,15 @@ def _no_store(page: str):
 @public
 def show(token: str):
     screen = _screen_or_disabled(token)
+    at = now()
     return _no_store(
         render_template(
             "screens/screen.html",
             # Read before the board: a write in between makes the next poll redraw, never get lost.
+            token=token,
             version=scores_version(screen.campaign_id),
-            panel_state=quiz_panel_state(screen, now()),
+            shown_at=int(at.timestamp()),
+            panel_state=quiz_panel_state(screen, at),
             **_quiz_panel_context(screen),
             **_board_context(screen, 0),
         )
@@ -203,26 +214,40 @@ def board_fragment(token: str):
     return render_template("screens/partials/board.html", **_board_context(screen, index))
 
 
+def _whole_number(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) <= 18 else None
+
+
 @bp.route("/screen/<token>/version")
 @public
 def version(token: str):
-    """Polled every 2 s: 204 when nothing changed, else the new poller and the events to refresh by:
-    `scores-changed` for the boards, `code-changed` for the quiz corner."""
-    screen = live_screen(token)
-    if screen is None or screen.revoked_at is not None:
+    """Polled every 2 s: 204 when nothing is to be redrawn, else the new poller and the events to refresh
+    by: `scores-changed` for the boards (at most every BOARD_REFRESH_SECONDS), `code-changed` for the
+    quiz corner. The poller carries the version shown and when the server sent it (`t`): the rule
+    needs no state on the server, and a poll never writes."""
+    at = now()
+    state = poll_state(token, at)
+    if state is None or state.revoked:
         response = make_response("", 200)
         response.headers["HX-Refresh"] = "true"  # the TV reloads and shows "screen disabled"
         return response
-    current, panel = scores_version(screen.campaign_id), quiz_panel_state(screen, now())
+    shown, shown_at = _whole_number(request.args.get("v")), _whole_number(request.args.get("t"))
     events = []
-    if str(current) != request.args.get("v"):
+    if board_may_refresh(shown, shown_at, state.version, at):
         events.append("scores-changed")
-    if panel != request.args.get("c", ""):
+        shown, shown_at = state.version, int(at.timestamp())
+    if state.panel_state != request.args.get("c", ""):
         events.append("code-changed")
     if not events:
         return "", 204
     response = make_response(
-        render_template("screens/partials/poller.html", screen=screen, version=current, panel_state=panel)
+        render_template(
+            "screens/partials/poller.html",
+            token=token,
+            version=shown,
+            shown_at=shown_at,
+            panel_state=state.panel_state,
+        )
     )
     response.headers["HX-Trigger"] = ", ".join(events)
     return response

@@ -8,20 +8,23 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
+import pytest
 import requests
 import yaml
 
 from deploy.scheduler_leads import lease_holder
 from tests.conftest import _TMP, DATABASE_URL
 from tests.ops.conftest import processes  # noqa: F401  (the fixture, for the process tests below)
-from tests.ops.processes import BIN, ROOT, free_port, wait_until
+from tests.ops.processes import BIN, ROOT, listening_url, wait_until
 
 DEPLOY = ROOT / "deploy"
 UNITS = DEPLOY / "systemd"
 COMPOSE = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+CADDYFILE = (DEPLOY / "Caddyfile").read_text()
 SERVICES = COMPOSE["services"]
 LONG_RUNNING = ("app", "scheduler", "postgres", "redis", "proxy")
 # Variables the recipe names that belong to other programs, not to ThiĐua's config.py: the postgres
@@ -112,8 +115,7 @@ def test_the_app_runs_as_the_recipe_says():
     assert environment["RATELIMIT_STORAGE_URI"].startswith("redis://redis:")
     assert environment["TRUSTED_PROXIES"] == "1"  # Caddy alone in front
     assert environment["DATABASE_URL"].startswith("postgresql+psycopg://")
-    caddy = (DEPLOY / "Caddyfile").read_text()
-    assert "health_uri /readyz" in caddy and "header_up X-Request-ID {http.request.uuid}" in caddy
+    assert "header_up X-Request-ID {http.request.uuid}" in CADDYFILE
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "FROM python:3.11-slim" in dockerfile and "USER thidua" in dockerfile
     assert "pybabel compile" in dockerfile and "/healthz" in dockerfile
@@ -153,6 +155,54 @@ def test_every_command_the_recipe_runs_is_a_command_of_the_app(runner):
             assert option in result.output, (command, option)
 
 
+def test_a_service_whose_command_is_a_shell_loop_runs_under_an_init():
+    # sh as process 1 gets no default signal actions: `docker compose stop` would wait out its grace
+    # period and kill it, and the programs it started would never be reaped. An init forwards the
+    # signal and reaps them.
+    loops = [name for name, service in SERVICES.items() if (service.get("command") or [])[:1] == ["sh"]]
+    assert "backup" in loops
+    for name in loops:
+        assert SERVICES[name].get("init") is True, name
+
+
+def caddy_reverse_proxy() -> dict[str, list[str]]:
+    """The Caddyfile's reverse_proxy block: each subdirective with its arguments, comments left out."""
+    block = re.search(r"^\treverse_proxy app:8000 \{\n(.*?)^\t\}", CADDYFILE, re.DOTALL | re.MULTILINE)
+    assert block, "deploy/Caddyfile proxies to app:8000"
+    lines = [line.split("#", 1)[0].split() for line in block.group(1).splitlines()]
+    return {words[0]: words[1:] for words in lines if words}
+
+
+def test_caddy_passes_the_apps_own_503_page_to_the_visitor():
+    # With the database down the app answers its own translated 503 page. An active health check on
+    # /readyz would take the only upstream out, and visitors would get Caddy's empty 503 instead.
+    directives = caddy_reverse_proxy()
+    assert not [name for name in directives if name.startswith("health_")], directives
+    # Passive: only connections that fail take the app out, for a moment; no answer of the app does.
+    assert directives["fail_duration"] and "unhealthy_status" not in directives
+    assert "unhealthy_latency" not in directives  # a slow page is still the app's page
+    # A request held while the app restarts outlives the app's time out, so it is served once it is back.
+    fail, hold = (int(directives[name][0].removesuffix("s")) for name in ("fail_duration", "lb_try_duration"))
+    assert fail < hold
+    assert not re.search(r"^\s*(handle_errors|handle_response|intercept)\b", CADDYFILE, re.MULTILINE)
+
+
+def test_caddy_reads_the_caddyfile_as_passive_health_checks_only():
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed (Debian: apt install caddy); the structural test above still ran")
+    adapted = subprocess.run(
+        [caddy, "adapt", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"],
+        env={**os.environ, "THIDUA_DOMAIN": "thidua.example.vn", "ACME_EMAIL": "ops@thidua.example.vn"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert adapted.returncode == 0, adapted.stderr
+    proxies = re.findall(r'"handler":"reverse_proxy".*?"upstreams"', adapted.stdout.replace(" ", ""))
+    assert len(proxies) == 1 and '"passive"' in proxies[0] and '"active"' not in proxies[0], adapted.stdout
+
+
 def test_the_units_restart_and_read_one_environment_file():
     for path in UNITS.glob("*.service"):
         settings = unit(path.name)
@@ -189,13 +239,10 @@ def _production_env(**overrides: str) -> dict[str, str]:
 
 
 def test_the_app_starts_the_way_compose_starts_it(processes):  # noqa: F811
-    port = free_port()
-    env = _production_env(
-        RATELIMIT_STORAGE_URI=processes.redis(), GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2"
-    )
+    env = _production_env(RATELIMIT_STORAGE_URI=processes.redis(), GUNICORN_BIND="127.0.0.1:0", WEB_CONCURRENCY="2")
     command = [str(BIN / "gunicorn"), *SERVICES["app"]["command"][1:]]
     web = processes._start("web", command, env)
-    base = f"http://127.0.0.1:{port}"
+    base = listening_url(web)
     wait_until(lambda: _status(base + "/healthz") == 200, web, timeout=60)
 
     ready = requests.get(base + "/readyz", headers={"X-Request-ID": "deploy-1", "X-Forwarded-For": "203.0.113.7"})

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 import demo.campaigns
 from campaigns.services import campaign_status, credit_approved
 from core.clock import now
-from demo.seed import DEMO_PASSWORD
+from demo.seed import DEMO_PASSWORD, MORE_PLACE_WORDS, NAMED_WARDS, PLACE_WORDS, build_demo
 from models import (
     BadgeAward,
     Campaign,
@@ -21,6 +21,10 @@ from models import (
 )
 from scoring import verify
 from tests.conftest import login
+from tests.sql_budget import counted_statements
+
+# Measured 17: the INSERT, the read-back, the ledger, its aggregate upserts, the version, the badge checks.
+STATEMENTS_PER_BATCH = 25
 
 
 def _counts():
@@ -158,3 +162,60 @@ def test_demo_contributions_are_credited_by_the_approval_service_and_recompute(r
     assert {(campaign, unit): value for campaign, unit, value in stored_points} == points
     assert {(activity, unit): value for activity, unit, value in stored_outcomes} == outcomes
     assert verify() == []
+
+
+def test_contributions_seeded_in_several_batches_are_counted_exactly_and_verify(runner, monkeypatch):
+    """Each batch is its own transaction: an odd count across batches adds exactly that many, and the
+    aggregates that crediting moved match a recomputation from the ledger (`flask verify-scores`)."""
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    monkeypatch.setattr(demo.campaigns, "BATCH", 700)
+    contributions, entries = (
+        select(func.count()).select_from(Contribution),
+        select(func.count()).select_from(LedgerEntry),
+    )
+    before, ledger_before = db.session.scalar(contributions), db.session.scalar(entries)
+    result = runner.invoke(args=["seed-demo", "--contributions", "2345"])
+    assert result.exit_code == 0 and "Added 2345 approved contributions." in result.output
+    assert db.session.scalar(contributions) == before + 2345
+    assert db.session.scalar(entries) == ledger_before + 2345  # one ledger row each, all approved
+    checked = runner.invoke(args=["verify-scores"])
+    assert checked.exit_code == 0 and "Scores verified" in checked.output, checked.output
+
+
+def test_seeding_costs_a_few_statements_per_batch_whatever_its_size(runner, monkeypatch):
+    """Members, units and activities are loaded once and stay loaded across the batch commits: a batch
+    is an INSERT, one read-back and the crediting statements, never a query per contribution."""
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    monkeypatch.setattr(demo.campaigns, "BATCH", 500)
+    counts = []
+    for batches in (1, 3):
+        with counted_statements(db.engine) as statements:
+            assert runner.invoke(args=["seed-demo", "--contributions", str(500 * batches)]).exit_code == 0
+        counts.append(len(statements))
+    assert counts[1] - counts[0] <= 2 * STATEMENTS_PER_BATCH, counts
+
+
+def test_national_scale_is_ten_provinces_of_plausible_unique_units():
+    """Built, not inserted (130,000 accounts take a minute): the shape, unique codes and logins, names
+    from the Vietnamese word lists, and the province inside it, so a province demo can grow into it."""
+    province_units, province_users = build_demo("province")
+    units, users = build_demo("national")
+    kinds = Counter(unit.kind for unit in units)
+    assert kinds["ward"] + kinds["commune"] == 950
+    assert 9_000 <= kinds["quarter"] <= 11_000 and 18_000 <= kinds["team"] <= 22_000
+    assert 120_000 <= len(users) <= 145_000
+    assert len({unit.code for unit in units}) == len(units) and len({user.username for user in users}) == len(users)
+    words, named = set(PLACE_WORDS + MORE_PLACE_WORDS), {name for _kind, name, _quarters in NAMED_WARDS}
+    for unit in units:
+        if unit.kind in ("ward", "commune"):
+            prefix, place = unit.name.split(" ", 1)
+            assert prefix in ("Phường", "Xã") and (place in named or set(place.split(" ")) <= words), unit.name
+    assert {unit.code for unit in province_units} <= {unit.code for unit in units}
+    assert {user.username for user in province_users} <= {user.username for user in users}
+
+
+def test_an_unknown_scale_is_refused_with_the_scales_there_are(runner):
+    result = runner.invoke(args=["seed-demo", "--scale", "country"])
+    assert result.exit_code == 2
+    assert "'country' is not one of 'small', 'province', 'national'" in result.output
+    assert _counts() == (0, 0)

@@ -9,6 +9,7 @@ from core.forms import Form
 class CourseForm(Form):
     code = StringField(_l("Mã khoá học"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Tên khoá học"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Tên tiếng Anh (không bắt buộc)"), validators=[Length(max=200)])
     provider = StringField(_l("Đơn vị đào tạo"), validators=[Length(max=160)])
     hours = FloatField(_l("Số giờ"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
     points = IntegerField(_l("Điểm khi hoàn thành"), validators=[InputRequired(), NumberRange(min=0, max=1000)])

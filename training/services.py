@@ -77,6 +77,7 @@ def seed_courses() -> int:
 class CourseFields:
     code: str
     name: str
+    name_en: str = ""  # shown on English pages; the Vietnamese name when empty
     provider: str = ""
     hours: float = 0
     points: int = 0
@@ -96,6 +97,8 @@ def course_problems(fields: CourseFields, course: Course | None = None) -> list[
             problems.append(_("Mã khoá học %(code)s đã tồn tại.", code=code))
     if not 3 <= len(fields.name.strip()) <= 200:
         problems.append(_("Tên khoá học cần từ 3 đến 200 ký tự."))
+    if len(fields.name_en.strip()) > 200:
+        problems.append(_("Tên tiếng Anh dài tối đa 200 ký tự."))
     if not 0 <= fields.hours <= 1000:
         problems.append(_("Số giờ phải từ 0 đến 1.000."))
     if not 0 <= fields.points <= 1000:
@@ -112,6 +115,7 @@ def _course_facts(course: Course) -> dict:
     return {
         "code": course.code,
         "name": course.name,
+        "name_en": course.name_en,
         "points": course.points,
         "hours": course.hours,
         "audience": course.audience,

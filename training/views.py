@@ -7,6 +7,7 @@ from accounts.services import find_user
 from core.access import managed_root, managed_units_clause, roles, signed_in, ward_of
 from core.clock import now, today
 from core.forms import ImportForm
+from core.i18n import in_language
 from core.rendering import render_page
 from domain.refusals import Refused
 from models import Completion, Course, Unit, db
@@ -45,7 +46,7 @@ def training_labels():
 
 def _course_choices(form: CompletionForm) -> None:
     courses = db.session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.name)).all()
-    form.course.choices = [(str(course.id), course.name) for course in courses]
+    form.course.choices = [(str(course.id), in_language(course)) for course in courses]
 
 
 def _chosen_course(form: CompletionForm) -> Course | None:
@@ -204,6 +205,7 @@ def edit_course(code: str | None = None):
         fields = CourseFields(
             code=form.code.data,
             name=form.name.data,
+            name_en=form.name_en.data or "",
             provider=form.provider.data or "",
             hours=form.hours.data,
             points=form.points.data,

@@ -2,7 +2,8 @@
 
 SQLite is copied with its online backup API, never as a file: the file alone misses transactions
 still in the write-ahead log (a plain copy taken during writes lost 6 committed rows). PostgreSQL
-is dumped by pg_dump in its custom format and restored by pg_restore in one transaction. A backup
+is dumped by pg_dump in its custom format and restored in one transaction that replaces the whole
+schema, so that tables of a later migration go too (pg_restore's statements, applied by psql). A backup
 is written under a hidden temporary name in the target directory and renamed only once it is
 complete and checked, so a half-written file is never taken for a backup. Photos and the keys are
 not in the database and not in these files (README, Backups).
@@ -10,31 +11,51 @@ not in the database and not in these files (README, Backups).
 
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import IO, Any
 
+from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import Connection, Engine, create_engine, func, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from core.extensions import migrate
 from models import Contribution, LedgerEntry, Model, User, db
 from scoring import verify
 
 # The names `flask backup` gives, which `--keep` alone may delete: a UTC timestamp sorts by name.
 BACKUP_NAME = re.compile(r"thidua-\d{8}T\d{6}Z\.(sqlite3|dump)")
+# The hidden names a backup is written under until it is checked (_staged: mkstemp's 8 random characters).
+PARTIAL_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.partial")
+# A partial file this old belongs to a backup that was killed: none takes more than minutes.
+STALE_PARTIAL_SECONDS = 3600
 EXTENSIONS = {"sqlite": "sqlite3", "postgresql": "dump"}
 LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
 # Tables every ThiĐua database has had since its first migration: a file without them is not ours.
 REQUIRED_TABLES = ("alembic_version", "ledger_entry")
+# Sent before the archive's own statements, in the same transaction. pg_restore --clean would drop
+# only the objects the archive holds: a table a later migration added would stay, and one that
+# references the archive's tables would make the drop fail. A new schema holds only the backup's.
+# The lock timeout turns a connection still holding a table (a process not stopped) into an error.
+REPLACE_SCHEMA = (
+    b"BEGIN;\n"
+    b"SET LOCAL lock_timeout = '30s';\n"
+    b"DROP SCHEMA public CASCADE;\n"
+    b"CREATE SCHEMA public;\n"
+    b"GRANT USAGE ON SCHEMA public TO PUBLIC;\n"  # as PostgreSQL creates it
+)
 
 
 class BackupError(Exception):
@@ -134,6 +155,11 @@ def restore(backup: Backup) -> Contents:
     return _contents()
 
 
+def release_revisions() -> set[str]:
+    """The schema revisions this release's migrations lead to (one, unless the history forks)."""
+    return set(ScriptDirectory.from_config(migrate.get_config()).get_heads())
+
+
 def prune(backup_dir: Path, keep: int) -> list[Path]:
     """Delete all but the `keep` newest backups this command named in backup_dir; the paths deleted.
 
@@ -147,6 +173,23 @@ def prune(backup_dir: Path, keep: int) -> list[Path]:
     for path in old:
         path.unlink()
     return old
+
+
+def remove_stale_partials(backup_dir: Path) -> list[Path]:
+    """Delete the partial files that backups killed midway left in backup_dir over an hour ago; their paths.
+
+    A backup running now is never harmed: its partial file is younger."""
+    if not backup_dir.is_dir():
+        return []
+    stale_before = time.time() - STALE_PARTIAL_SECONDS
+    stale = sorted(
+        path
+        for path in backup_dir.iterdir()
+        if PARTIAL_NAME.fullmatch(path.name) and path.is_file() and path.stat().st_mtime < stale_before
+    )
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def _count(model: type[Model]) -> int:
@@ -264,7 +307,8 @@ def _libpq(url: URL) -> tuple[str, dict[str, str]]:
     environment = dict(os.environ)
     if url.password is not None:
         environment["PGPASSWORD"] = str(url.password)
-    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False), environment
+    # _replace, not set: URL.set takes None for "leave as it is" and would keep the password.
+    return url._replace(drivername="postgresql", password=None).render_as_string(hide_password=False), environment
 
 
 def _run(command: list[str], environment: dict[str, str]) -> str:
@@ -286,7 +330,8 @@ def _back_up_postgresql(partial: Path) -> Contents:
             # pg_dump reads the snapshot this transaction exports: the counts and the verify-scores
             # result below are those of the file, while writers carry on.
             snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-            command = ["pg_dump", "--format=custom", f"--snapshot={snapshot}", f"--file={partial}", f"--dbname={url}"]
+            command = ["pg_dump", "--no-password", "--format=custom", f"--snapshot={snapshot}", f"--file={partial}"]
+            command.append(f"--dbname={url}")
             _run(command, environment)
             with _session_on(connection):
                 contents = _contents()
@@ -326,11 +371,56 @@ def _restore_sqlite(path: Path) -> None:
 
 
 def _restore_postgresql(path: Path) -> None:
+    """The archive as SQL (pg_restore) into psql, after REPLACE_SCHEMA, in one transaction committed
+    only when pg_restore has written all of it: on any error the database is as it was."""
     url, environment = _libpq(db.engine.url)
-    # --clean --if-exists drops each object of the archive before recreating it, --no-owner makes the
-    # configured user their owner, and --single-transaction leaves the database as it was on any error.
-    command = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", f"--dbname={url}"]
+    with tempfile.TemporaryFile() as script_errors, tempfile.TemporaryFile() as apply_errors:
+        # --no-password: a password missing from the URL is an error, never a prompt.
+        apply = _start(
+            ["psql", "--no-psqlrc", "--no-password", "--quiet", "--set=ON_ERROR_STOP=1", f"--dbname={url}"],
+            environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,  # the results of the script's SELECTs, which nobody reads
+            stderr=apply_errors,
+        )
+        assert apply.stdin is not None
+        try:
+            # --no-owner: the configured user owns what it creates. Nothing is written to disk between.
+            script = _start(
+                ["pg_restore", "--no-owner", "--file=-", str(path)],
+                dict(os.environ),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=script_errors,
+            )
+        except BackupError:
+            apply.kill()  # before it read a COMMIT: nothing changed
+            raise
+        assert script.stdout is not None
+        try:
+            apply.stdin.write(REPLACE_SCHEMA)
+            shutil.copyfileobj(script.stdout, apply.stdin)
+            if script.wait() == 0:
+                apply.stdin.write(b"COMMIT;\n")
+        except BrokenPipeError:  # psql stopped at an error: pg_restore's output is not needed any more
+            script.kill()
+        with suppress(BrokenPipeError):  # closed all the same
+            apply.stdin.close()  # psql ends; without a COMMIT the server rolls everything back
+        script.stdout.close()
+        # psql's error first: when it stopped, pg_restore was stopped for it.
+        for name, process, errors in (("psql", apply, apply_errors), ("pg_restore", script, script_errors)):
+            if process.wait() != 0:
+                raise BackupError(f"the restore failed, the database is unchanged: {name} failed: {_read(errors)}")
+
+
+def _start(command: list[str], environment: dict[str, str], **streams: Any) -> subprocess.Popen[bytes]:
+    """Start a PostgreSQL client program with the given standard streams."""
     try:
-        _run([*command, str(path)], environment)
-    except BackupError as error:
-        raise BackupError(f"the restore failed, the database is unchanged: {error}") from None
+        return subprocess.Popen(command, env=environment, **streams)
+    except FileNotFoundError:
+        raise BackupError(f"{command[0]} is not installed (Debian: apt install postgresql-client)") from None
+
+
+def _read(errors: IO[bytes]) -> str:
+    errors.seek(0)
+    return errors.read().decode(errors="replace").strip()

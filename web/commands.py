@@ -7,7 +7,18 @@ from flask.cli import with_appcontext
 
 from models import db, immediate_transactions
 from scoring import rebuild, verify
-from web.backups import BackupError, Contents, back_up, database_label, default_path, open_backup, prune, restore
+from web.backups import (
+    BackupError,
+    Contents,
+    back_up,
+    database_label,
+    default_path,
+    open_backup,
+    prune,
+    release_revisions,
+    remove_stale_partials,
+    restore,
+)
 
 
 def _echo_mismatches(mismatches: list[str]) -> None:
@@ -52,7 +63,10 @@ def _echo_contents(contents: Contents) -> None:
 @click.option(
     "--keep",
     type=click.IntRange(min=1),
-    help="After a good backup, delete all but the N newest backups this command named in BACKUP_DIR.",
+    help=(
+        "After a good backup, delete all but the N newest backups this command named in BACKUP_DIR, "
+        "and partial files that backups killed midway left there over an hour ago."
+    ),
 )
 @with_appcontext
 def backup_command(path: Path | None, keep: int | None) -> None:
@@ -74,6 +88,8 @@ def backup_command(path: Path | None, keep: int | None) -> None:
     if keep:
         for old in prune(backup_dir, keep):
             click.echo(f"Deleted old backup {old}.")
+        for partial in remove_stale_partials(backup_dir):
+            click.echo(f"Deleted partial file {partial}, left by a backup that did not finish.")
 
 
 @click.command("restore")
@@ -101,6 +117,12 @@ def restore_command(path: Path, yes: bool) -> None:
         raise click.ClickException(f"Nothing restored: {error}") from None
     click.echo(f"Restored {path} into {database_label()}.")
     _echo_contents(contents)
+    releases = release_revisions()
+    if contents.revision not in releases:
+        click.echo(
+            f"The backup's schema revision {contents.revision} is not this release's ({', '.join(sorted(releases))}): "
+            "run `flask --app app db upgrade` before starting the web and scheduler processes."
+        )
     if contents.mismatches:
         click.echo("The aggregates do not match the ledger: `flask verify-scores --repair` rebuilds them.", err=True)
         raise SystemExit(1)

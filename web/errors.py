@@ -6,7 +6,9 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from core.extensions import htmx
 from core.i18n import current_language
+from core.storage import StorageError
 from models import db
 
 MESSAGES = {
@@ -30,6 +32,11 @@ UNAVAILABLE = (
     _l("Hệ thống đang không kết nối được cơ sở dữ liệu. Hãy thử lại sau ít phút; những gì đã lưu không bị mất."),
 )
 UNAVAILABLE_RETRY_SECONDS = 30
+# The evidence store (core/storage.py) does not answer: only photos are missing, and nothing is lost.
+STORE_UNAVAILABLE = (
+    _l("Chưa tải được ảnh"),
+    _l("Kho ảnh minh chứng đang không phản hồi. Hãy thử lại sau ít phút; ảnh không bị mất."),
+)
 # How drivers say that no database answers (psycopg, sqlite3); other errors are bugs, shown as 500.
 UNREACHABLE_SIGNS = (
     "connection refused",
@@ -79,8 +86,10 @@ def render_error(error: HTTPException):
         _reset_session()  # a failed flush leaves the session unusable until rolled back
     if _wants_json():
         return jsonify(error=str(title), message=str(message)), code
+    # A part of a page asked for by htmx gets a short message in its place; a boosted link, a whole page.
+    page = "errors/fragment.html" if htmx and not htmx.boosted else "errors/error.html"
     try:
-        return render_template("errors/error.html", code=code, title=title, message=message), code
+        return render_template(page, code=code, title=title, message=message), code
     except Exception:
         # The full page queries the database (user, notifications); the error may be the database's.
         current_app.logger.exception("Rendering the %d page failed", code)
@@ -149,7 +158,17 @@ def render_database_error(error: OperationalError) -> Response:
     return response
 
 
+def render_storage_error(error: StorageError) -> Response:
+    """503 when the evidence store fails where a route lets the error through (reading a photo), built
+    without the database like the other 503 pages: one page, one look, nothing that can fail with it."""
+    current_app.logger.error("Evidence store failed on %s %s: %s", request.method, request.path, error)
+    response = render_standalone(503, STORE_UNAVAILABLE)
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+    return response
+
+
 def register_error_handlers(app):
     # Unhandled exceptions reach this as InternalServerError after Flask has logged them.
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(OperationalError, render_database_error)
+    app.register_error_handler(StorageError, render_storage_error)

@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 import time
+import unicodedata
 import uuid
 
 from flask import Flask, Response, g, has_request_context, request
@@ -26,6 +27,9 @@ SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ACCESS_LOGGER = "thidua.access"
 # Path parts that are bearer secrets (an event screen's link): logged as their rule's placeholder.
 SECRET_VIEW_ARGS = frozenset({"token"})
+# Characters that end a line or change how the rest of it reads (controls, line and paragraph
+# separators, bidirectional overrides): in a path they are written percent-encoded, as they came.
+UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 # One handler for the process, on the root logger: each create_app (the tests make many) re-dresses it
@@ -94,11 +98,25 @@ def start_request() -> None:
     current_request_id()
 
 
+def _printable(text: str) -> str:
+    """The text with each character that could break or disguise a log line percent-encoded."""
+    if text.isprintable():  # nearly every path: no control, format or separator character at all
+        return text
+    return "".join(_percent_encoded(char) for char in text)
+
+
+def _percent_encoded(char: str) -> str:
+    if unicodedata.category(char) not in UNPRINTABLE_CATEGORIES:
+        return char
+    return "".join(f"%{byte:02X}" for byte in char.encode())
+
+
 def _loggable_path() -> str:
-    """The path with every secret part replaced by its placeholder, as in the route (/screen/<token>)."""
+    """The path with every secret part replaced by its placeholder, as in the route (/screen/<token>),
+    and no character that could start a forged line in a text log (a decoded %0A)."""
     if request.url_rule is not None and SECRET_VIEW_ARGS & (request.view_args or {}).keys():
         return request.url_rule.rule
-    return request.path
+    return _printable(request.path)
 
 
 def log_request(response: Response) -> Response:

@@ -13,7 +13,7 @@ from campaigns.services import campaign_status, visible_campaigns
 from core.access import public
 from core.clock import local_date, now
 from core.extensions import limiter
-from core.storage import evidence_directory
+from core.storage import MARKER, evidence_directory
 from leaderboards.services import unit_position
 from models import db
 
@@ -66,7 +66,7 @@ def readyz() -> tuple[Response, int]:
     checks = {"database": _database_answers(), "rate_limits": _rate_limit_storage_answers()}
     # An S3 bucket is not asked: a network round trip on every probe, for a store only photos need.
     if not current_app.config.get("EVIDENCE_S3_BUCKET"):
-        checks["evidence"] = _evidence_directory_writable(evidence_directory(current_app))
+        checks["evidence"] = _evidence_directory_ready(evidence_directory(current_app))
     failed = sorted(name for name, ok in checks.items() if not ok and name not in DEGRADING)
     degraded = sorted(name for name, ok in checks.items() if not ok and name in DEGRADING)
     body: dict[str, object] = {
@@ -93,10 +93,20 @@ def _database_answers() -> bool:
         return False
 
 
-def _evidence_directory_writable(directory: Path) -> bool:
-    """The directory, or the nearest folder above it that exists (it is made on the first upload), is a
-    directory this process may write in: a mount gone read-only or a file in the way fails here."""
-    existing = next(path for path in (directory, *directory.parents) if path.exists())
+def _evidence_directory_ready(directory: Path) -> bool:
+    """The directory holds the store's marker (core/storage.py MARKER) and may be written in. An empty
+    directory without it is most likely a mount point whose volume is missing: photos written there
+    would be on this machine alone. A directory not made yet is ready when its nearest existing folder
+    may be written in (the first upload makes it, marker and all); a file in the way fails here."""
+    if directory.is_dir():
+        if not (directory / MARKER).is_file():
+            current_app.logger.warning(
+                "Readiness: the evidence directory %s has no %s file: is its volume mounted?", directory, MARKER
+            )
+            return False
+        existing = directory
+    else:
+        existing = next(path for path in (directory, *directory.parents) if path.exists())
     if existing.is_dir() and os.access(existing, os.W_OK):
         return True
     current_app.logger.warning("Readiness: the evidence directory %s is not writable", directory)

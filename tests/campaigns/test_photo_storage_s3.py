@@ -2,19 +2,24 @@
 
 Everything goes through HTTP: a member uploads, the member and a leader view, a leader erases; the
 bucket is then read with boto3 to see what is really stored. The store failing (no server, a server
-that stops) refuses the upload or the erase in the member's language and changes nothing; a photo the
-store cannot give is a 503 page, a photo that is gone a 404 page.
+that stops) refuses the upload in the member's language and changes nothing; an erasure stands and
+leaves its photos to the campaigns sweep; a photo the store cannot give is a 503 page, a photo that is
+gone a 404 page.
 """
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import func, select
 
-from campaigns.photos import evidence_dir
+import core.storage
+from campaigns.photos import UNUSED_GRACE
+from campaigns.tasks import run_sweep
+from core.storage import evidence_directory
 from models import Contribution, LedgerEntry, User, db
 from tests.campaigns.test_logging import jpeg, log
 from tests.conftest import activity, csrf_token, login
@@ -119,7 +124,7 @@ def test_upload_view_and_erase_with_the_photo_in_the_bucket(client, people, make
     campaign = make_campaign()
     name = _upload(client, campaign)
     assert bucket.keys() == [PREFIX + name]
-    assert not (evidence_dir() / name).exists()  # the bucket, not the local directory
+    assert not (evidence_directory(client.application) / name).exists()  # the bucket, not the local directory
 
     response = client.get(f"/evidence/{name}")
     assert response.status_code == 200
@@ -170,7 +175,9 @@ def test_an_unreachable_store_refuses_the_upload_and_nothing_is_written(
     assert _count() == 0 and _count(LedgerEntry) == 0
 
 
-def test_while_the_store_is_down_viewing_is_503_and_erasing_waits(client, people, make_campaign, aws_credentials):
+def test_while_the_store_is_down_viewing_is_503_and_an_erasure_leaves_the_photo_to_the_sweep(
+    client, people, make_campaign, clock, aws_credentials
+):
     server = start_moto(port=free_port())
     port = server.get_host_and_port()[1]
     try:
@@ -182,20 +189,38 @@ def test_while_the_store_is_down_viewing_is_503_and_erasing_waits(client, people
         response = client.get(f"/evidence/{name}")
         assert response.status_code == 503 and response.headers["Retry-After"] == "30"
         assert "Kho ảnh minh chứng đang không phản hồi" in response.get_data(as_text=True)
+        as_json = client.get(f"/evidence/{name}", headers={"Accept": "application/json"})
+        assert as_json.status_code == 503 and as_json.get_json()["error"] == "Chưa tải được ảnh"
 
         member = people["member"]
         assert _erase(client, member).status_code == 302
         page = client.get(f"/admin/users/{member.id}/edit").get_data(as_text=True)
-        assert "Chưa xoá được ảnh minh chứng vì kho ảnh không phản hồi; chưa có gì thay đổi." in page
+        assert "Đã xoá dữ liệu cá nhân của member" in page
+        assert "Kho ảnh đang không phản hồi nên còn 1 ảnh minh chứng chưa xoá được" in page
         db.session.refresh(member)
-        assert member.username == "member" and member.active
-        assert db.session.scalar(select(Contribution.photo_name)) == name
+        assert member.username == f"da-xoa-{member.id}" and not member.active
+        assert db.session.scalar(select(Contribution.photo_name)) is None
 
         server = start_moto(port=port)  # the store is back, its objects with it
-        assert client.get(f"/evidence/{name}").status_code == 200
-        assert _erase(client, member).status_code == 302
-        db.session.refresh(member)
-        assert member.username == f"da-xoa-{member.id}"
+        assert bucket.keys() == [PREFIX + name]
+        assert client.get(f"/evidence/{name}").status_code == 404  # no row names it: nobody sees it
+        clock.moment = datetime.now(UTC) + UNUSED_GRACE
+        assert run_sweep(client.application)["unused_photos"] == 1
         assert bucket.keys() == []
     finally:
         stop_moto(server)
+
+
+def test_the_sweep_lists_the_bucket_page_by_page_and_keeps_what_is_named_or_not_ours(
+    app, client, people, make_campaign, clock, bucket, monkeypatch
+):
+    monkeypatch.setattr(core.storage, "LIST_PAGE_SIZE", 2)
+    named = _upload(client, make_campaign())
+    orphans = {f"{index:024d}.jpg" for index in range(5)}  # three pages with the rest
+    for orphan in orphans:
+        bucket.client.put_object(Bucket=bucket.name, Key=PREFIX + orphan, Body=b"")
+    bucket.client.put_object(Bucket=bucket.name, Key="elsewhere/" + "x" * 24 + ".jpg", Body=b"")
+    bucket.client.put_object(Bucket=bucket.name, Key=PREFIX + "backup.tar", Body=b"")
+    clock.moment = datetime.now(UTC) + UNUSED_GRACE
+    assert run_sweep(app)["unused_photos"] == len(orphans)
+    assert sorted(bucket.keys()) == sorted([PREFIX + "backup.tar", PREFIX + named, "elsewhere/" + "x" * 24 + ".jpg"])

@@ -2,17 +2,18 @@ import logging
 import sqlite3
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from campaigns.tasks import run_campaign_events, run_sweep
 from campaigns.tasks import sweep as campaigns_sweep
-from core.scheduler import GuardedJob, Leadership, claim_lease, current_lease, release_lease
+from core.scheduler import GuardedJob, Leadership, claim_lease, current_lease, live_holder, release_lease, run_job
 from models import Campaign, CampaignResult, Notification, SchedulerLease, db
 from tests.campaigns.test_logging import log
-from tests.conftest import START, activity, login, make_test_app
+from tests.conftest import DATABASE_URL, START, activity, login, make_test_app
 
 
 def _count(model, *where):
@@ -119,44 +120,59 @@ def test_two_real_schedulers_started_at_once_make_one_snapshot(app, people, make
 LEASE_SECONDS = 30
 
 
-def _claim(holder, at):
-    claimed = claim_lease(holder, at, LEASE_SECONDS)
+def _claim(holder):
+    claimed = claim_lease(holder, LEASE_SECONDS)
     db.session.commit()
     return claimed
 
 
+def _let_pass(seconds):
+    """As if `seconds` went by without a renewal: the lease row's end moves that far back, since the
+    lease is timed by the database's clock, which a test cannot set."""
+    lease = current_lease()
+    lease.expires_at -= timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def _seconds_left():
+    return (current_lease().expires_at - datetime.now(UTC)).total_seconds()
+
+
 def test_a_second_scheduler_is_refused_while_the_lease_runs_and_takes_it_once_expired(app):
-    assert _claim("a", START)
-    assert not _claim("b", START + timedelta(seconds=LEASE_SECONDS - 1))
+    assert _claim("a")
+    _let_pass(LEASE_SECONDS - 1)
+    assert not _claim("b")
     assert current_lease().holder == "a"
-    assert _claim("b", START + timedelta(seconds=LEASE_SECONDS + 1))
-    assert (current_lease().holder, current_lease().expires_at) == (
-        "b",
-        START + timedelta(seconds=2 * LEASE_SECONDS + 1),
-    )
-    assert not _claim("a", START + timedelta(seconds=LEASE_SECONDS + 2))
+    _let_pass(2)
+    assert _claim("b")
+    assert current_lease().holder == "b"
+    assert LEASE_SECONDS - 5 < _seconds_left() <= LEASE_SECONDS  # a whole lease, from the moment taken
+    assert not _claim("a")
 
 
 def test_the_holder_renews_its_lease_before_it_runs_out(app):
-    assert _claim("a", START)
-    for seconds in (10, 20, 30, 40, 50):  # a heartbeat every third of the lease
-        assert _claim("a", START + timedelta(seconds=seconds))
-        assert not _claim("b", START + timedelta(seconds=seconds + 1))
-    assert current_lease().expires_at == START + timedelta(seconds=50 + LEASE_SECONDS)
+    assert _claim("a")
+    for _ in range(5):  # a heartbeat every third of the lease
+        _let_pass(LEASE_SECONDS / 3)
+        assert _claim("a")
+        assert _seconds_left() > LEASE_SECONDS - 5  # renewed to a whole lease
+        assert not _claim("b")
+    assert current_lease().holder == "a"
 
 
 def test_a_lease_given_up_is_taken_at_once(app):
-    assert _claim("a", START)
-    release_lease("b", START + timedelta(seconds=1))  # not b's to give up
-    assert not _claim("b", START + timedelta(seconds=2))
-    release_lease("a", START + timedelta(seconds=3))
+    assert _claim("a")
+    release_lease("b")  # not b's to give up
     db.session.commit()
-    assert _claim("b", START + timedelta(seconds=4))
+    assert not _claim("b")
+    release_lease("a")
+    db.session.commit()
+    assert _claim("b")
 
 
 def test_a_sweep_works_only_in_the_scheduler_that_holds_the_lease(app, people, make_campaign, clock, caplog):
     campaign = make_campaign(starts=clock() - timedelta(days=1))
-    assert _claim("other-machine:1:abc", clock())
+    assert _claim("other-machine:1:abc")
     standby = Leadership(app, "here:2:def", LEASE_SECONDS)
     sweep = GuardedJob("campaign-events", campaigns_sweep, standby, 20)
     caplog.set_level(logging.INFO, logger="thidua.scheduler")
@@ -167,13 +183,133 @@ def test_a_sweep_works_only_in_the_scheduler_that_holds_the_lease(app, people, m
     assert standby.leading is False
     assert "stands by: the lease is held by other-machine:1:abc" in caplog.text
 
-    clock.advance(seconds=LEASE_SECONDS + 1)  # the other machine died: its lease ran out
+    _let_pass(LEASE_SECONDS + 1)  # the other machine died: its lease ran out
     sweep()
     db.session.commit()
     assert db.session.get(Campaign, campaign.id).start_notified_at is not None
     assert (standby.leading, current_lease().holder) == (True, "here:2:def")
     assert "Scheduler here:2:def leads" in caplog.text
     assert "campaigns.tasks.run_campaign_events: announced=1, frozen=0" in caplog.text
+
+
+def _finishes(job, timeout=30):
+    """Whether the job returns within a timeout far beyond the wait it should have (one run of a sweep),
+    so that a job that hangs fails the test instead of holding it."""
+    runner = threading.Thread(target=job)
+    runner.start()
+    runner.join(timeout)
+    return not runner.is_alive()
+
+
+def _backend_alive(pid):
+    alive = db.session.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
+    db.session.commit()  # pg_stat_activity is read once per transaction
+    return bool(alive)
+
+
+ON_POSTGRESQL = pytest.mark.skipif(
+    DATABASE_URL.startswith("sqlite"), reason="PostgreSQL's row locks; SQLite's lock is the whole file's"
+)
+
+
+@ON_POSTGRESQL
+def test_a_leader_that_dies_in_the_middle_of_a_transaction_holds_the_lease_no_longer_than_its_lease(
+    app, people, make_campaign, clock, caplog
+):
+    """Its machine dead, a leader's connection stays open as far as the server knows, and its open
+    transaction keeps the lease row locked: a standby's claim must not wait for it, and the server must
+    end that transaction, so that the standby takes over once the lease has run out."""
+    lease = 6
+    campaign = make_campaign(starts=clock() - timedelta(days=1))
+    dead = Leadership(app, "dead-machine:1:abc", lease)
+    assert claim_lease(dead.holder, lease)  # it led a while; its last heartbeat dies half-way
+    db.session.commit()
+    claimed, gone = threading.Event(), threading.Event()
+    backend = []
+
+    def dies_after_claiming(at):
+        backend.append(db.session.scalar(text("SELECT pg_backend_pid()")))
+        claimed.set()
+        gone.wait(timeout=120)  # its machine is gone: not a word more on its connection
+        return {}
+
+    dying = threading.Thread(target=GuardedJob("campaign-events", lambda: run_job(app, dies_after_claiming), dead, 1))
+    dying.start()
+    standby = Leadership(app, "here:2:def", lease)
+    sweep = GuardedJob("campaign-events", campaigns_sweep, standby, 1)
+    caplog.set_level(logging.INFO, logger="thidua.scheduler")
+    stood_by_while_it_held_the_row = 0
+    try:
+        assert claimed.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while not standby.leading and time.monotonic() < deadline:
+            assert _finishes(sweep)
+            if not standby.leading and _backend_alive(backend[0]):
+                stood_by_while_it_held_the_row += 1
+            assert sweep.failures == 0  # standing by is not a failure
+    finally:
+        gone.set()
+        dying.join(timeout=30)
+    # Its claims stood by at once, rather than waiting for the dead transaction to end...
+    assert stood_by_while_it_held_the_row > 0
+    assert "stands by: the lease is held by dead-machine:1:abc" in caplog.text
+    # ...which the server ended (a lease of idleness), so that it took over once the lease had run out.
+    assert not _backend_alive(backend[0])
+    assert standby.leading and current_lease().holder == "here:2:def"
+    assert db.session.get(Campaign, campaign.id).start_notified_at is not None
+
+
+@ON_POSTGRESQL
+def test_a_leader_whose_own_sweep_holds_the_lease_row_still_leads(app, caplog):
+    """The heartbeat's claim waits for the row's lock only briefly: when the lock is the leader's own
+    sweep's, the heartbeat stands aside without the leader believing, or saying, it lost the lease."""
+    leader = Leadership(app, "here:1:abc", LEASE_SECONDS)
+    assert claim_lease(leader.holder, LEASE_SECONDS)
+    db.session.commit()
+    leader.led()
+    working, finish = threading.Event(), threading.Event()
+
+    def long_sweep(at):
+        working.set()
+        finish.wait(timeout=60)
+        return {}
+
+    sweep = threading.Thread(target=GuardedJob("campaign-events", lambda: run_job(app, long_sweep), leader, 1))
+    heartbeat = GuardedJob("lease-heartbeat", lambda: run_job(app, lambda at: {}), leader, LEASE_SECONDS / 3)
+    caplog.set_level(logging.INFO, logger="thidua.scheduler")
+    sweep.start()
+    try:
+        assert working.wait(timeout=30)
+        assert _finishes(heartbeat)
+        assert (leader.leading, heartbeat.failures) == (True, 0)
+    finally:
+        finish.set()
+        sweep.join(timeout=30)
+    assert "lost the lease" not in caplog.text
+    assert current_lease().holder == "here:1:abc"
+
+
+@pytest.mark.parametrize("skew", [timedelta(hours=1), timedelta(hours=-1)], ids=["ahead", "behind"])
+def test_a_scheduler_whose_clock_is_off_follows_the_database_clock(app, people, make_campaign, clock, skew):
+    """Machines whose clocks disagree: one running ahead would take a live lease (two leaders), one
+    running behind would never take an expired one (none). The lease is timed by the database."""
+    clock.moment = datetime.now(UTC) + skew  # this scheduler's clock; the sweeps still work by it
+    campaign = make_campaign(starts=clock() - timedelta(days=1))
+    assert _claim("other-machine:1:abc")
+    standby = Leadership(app, "here:2:def", LEASE_SECONDS)
+    sweep = GuardedJob("campaign-events", campaigns_sweep, standby, 20)
+
+    sweep()
+    db.session.commit()
+    assert (standby.leading, current_lease().holder) == (False, "other-machine:1:abc")
+    assert db.session.get(Campaign, campaign.id).start_notified_at is None
+
+    _let_pass(LEASE_SECONDS + 1)
+    sweep()
+    db.session.commit()
+    assert (standby.leading, current_lease().holder) == (True, "here:2:def")
+    assert db.session.get(Campaign, campaign.id).start_notified_at is not None
+    assert live_holder() == "here:2:def"
 
 
 def test_a_job_that_fails_is_logged_and_waits_longer_each_time(app, caplog):

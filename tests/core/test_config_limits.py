@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from config import LIMIT_STORE_TIMEOUT_SECONDS, check_shared_limits, config_from_env, web_workers
+from core.extensions import check_limit_settings
+from tests.conftest import make_test_app
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -143,3 +145,27 @@ def test_flask_commands_refuse_too_when_web_concurrency_says_several_workers():
     )
     assert ran.returncode != 0
     assert "3 workers" in ran.stderr
+
+
+@pytest.mark.parametrize("setting", ["LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "QUIZ_START_LIMIT"])
+def test_a_limit_that_is_not_a_rate_refuses_to_start(setting):
+    # flask-limiter swallows errors so that a Redis outage fails no request; a typo in a limit would
+    # be swallowed too, at every request, and leave that door unthrottled without a word.
+    ran = subprocess.run(
+        [str(BIN / "flask"), "--app", "app", "routes"],
+        cwd=ROOT,
+        env=_environment(THIDUA_ENV=None, RATELIMIT_STORAGE_URI="memory://", **{setting: "5 per 5 minuts"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode != 0
+    assert f"{setting} is '5 per 5 minuts', which is not a rate limit" in ran.stderr, ran.stderr
+
+
+def test_flask_limiters_own_limit_settings_are_checked_too():
+    with pytest.raises(RuntimeError, match="RATELIMIT_DEFAULT is '100 per fortnight', which is not a rate limit"):
+        make_test_app(RATELIMIT_DEFAULT="100 per fortnight")
+    # Good ones pass. Checked without binding an app: the limiter is one object for every app in this
+    # process, and a default limit bound to it would stay on every later test's routes.
+    check_limit_settings({"RATELIMIT_DEFAULT": "100/hour;1000/day", "QUIZ_START_LIMIT": "10 per minute"})

@@ -132,3 +132,13 @@ def test_with_the_database_down_every_page_is_the_apps_own_503(app, client, peop
         down.application.extensions["sqlalchemy"].engines[None].dispose()
     # The working database answers again at once: nothing was cached from the failure.
     assert client.get("/").status_code == 200
+
+
+def test_an_error_answering_htmx_is_a_short_message_not_a_page_inside_the_page(client, people):
+    login(client, "member")
+    swapped = client.post("/notifications/read", headers={"HX-Request": "true"})  # no CSRF token
+    assert swapped.status_code == 400
+    fragment = swapped.get_data(as_text=True)
+    assert "<html" not in fragment and 'role="alert"' in fragment
+    boosted = client.post("/notifications/read", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in boosted.get_data(as_text=True)  # a boosted navigation replaces the whole page

@@ -2,6 +2,7 @@
 
 import pytest
 
+from core import storage
 from core.extensions import limiter
 from models import db
 from tests.conftest import make_test_app
@@ -91,6 +92,26 @@ def test_readiness_is_degraded_when_the_evidence_directory_cannot_be_written(oth
     assert response.get_json()["status"] == "degraded" and response.get_json()["degraded"] == ["evidence"]
     fine = other_apps(EVIDENCE_DIR=str(tmp_path / "not-made-yet" / "evidence"))  # made on the first upload
     assert fine.get("/readyz").get_json()["status"] == "ok"
+    with fine.application.app_context():
+        storage.save("first.jpg", b"\xff\xd8")
+    assert (tmp_path / "not-made-yet" / "evidence" / storage.MARKER).is_file()  # the app made it: its own
+    assert fine.get("/readyz").get_json()["status"] == "ok"
+
+
+def test_readiness_is_degraded_when_the_shared_volume_is_not_mounted(other_apps, tmp_path):
+    """Without its volume a mount point is an empty directory any process may write in: only the
+    marker the operator put on the volume tells the two apart."""
+    mount_point = tmp_path / "mnt" / "thidua-evidence"
+    mount_point.mkdir(parents=True)
+    machine = other_apps(EVIDENCE_DIR=str(mount_point))
+    response = machine.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "degraded" and response.get_json()["degraded"] == ["evidence"]
+    with machine.application.app_context():
+        storage.save("uploaded-meanwhile.jpg", b"\xff\xd8")  # an upload does not mark it
+    assert machine.get("/readyz").get_json()["degraded"] == ["evidence"]
+    (mount_point / ".thidua-evidence").touch()  # docs/OPERATIONS.md: once, with the volume mounted
+    assert machine.get("/readyz").get_json()["status"] == "ok"
 
 
 def test_readiness_leaves_a_shared_s3_bucket_unchecked(other_apps):

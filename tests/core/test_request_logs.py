@@ -151,3 +151,14 @@ def test_a_screen_token_in_the_path_never_reaches_the_logs(json_app, log_output)
     [line] = access_lines(log_output)
     assert token not in log_output.getvalue()
     assert line["path"] == "/screen/<token>/version" and line["route"] == "/screen/<token>/version"
+
+
+@pytest.mark.parametrize("separator", ["%0A", "%0D", "%0D%0A", "%E2%80%A8", "%C2%85", "%1B[2J"])
+def test_a_line_break_in_the_path_cannot_forge_a_text_log_line(client, log_output, separator):
+    # A decoded %0A in the path would start a line of the attacker's choosing in a text log.
+    forged = "2026-12-03 02:30:00,000 INFO [req-1] thidua.access: POST /admin/units 200 5.0 ms"
+    client.get(f"/x{separator}{forged.replace(' ', '%20')}", headers={"X-Request-ID": "req-8"})
+    written = log_output.getvalue()
+    [line] = written.splitlines()  # one request, one line
+    assert "[req-8] thidua.access: GET /x" in line and line.endswith(" ms"), line
+    assert separator.split("[")[0] in line  # written as it came, percent-encoded

@@ -23,5 +23,5 @@ def test_wrong_password_shows_the_message_in_the_browser(live_server, phone, peo
     phone.get_by_label("Tên đăng nhập").fill("member")
     phone.get_by_label("Mật khẩu").fill("not the password")
     phone.get_by_role("button", name="Đăng nhập").click()
-    expect(phone.get_by_text("Tên đăng nhập hoặc mật khẩu không đúng.")).to_be_visible()
+    expect(phone.locator("#password-error")).to_have_text("Tên đăng nhập hoặc mật khẩu không đúng.")
     assert phone.url.endswith("/login")

@@ -1,6 +1,7 @@
 """A resident scans a quarter's QR code, finishes the quiz on a phone, sees the result; a second try
 from the same phone is refused politely; then they erase their data from the phone."""
 
+import re
 from datetime import timedelta
 
 from playwright.sync_api import expect
@@ -65,3 +66,33 @@ def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
     assert db.session.query(Attempt).one().name == ""
     context.close()
     other.context.close()
+
+
+def test_the_countdown_runs_from_the_servers_deadline_and_ends_in_a_short_message(browser, live_server, people, tree):
+    seed_question_bank()
+    quiz = create_quiz(
+        people["leader1"],
+        QuizFields(
+            "Lừa đảo qua mạng", tree["W1"], None, 5, 180, 2, now() - timedelta(hours=1), now() + timedelta(hours=3)
+        ),
+    )
+    db.session.commit()
+    phone = open_context(browser, viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True).new_page()
+    phone.goto(f"{live_server}/q/{quiz.slug}?u=Q1")
+    phone.get_by_label("Tên của bạn").fill("Anh Minh")
+    phone.get_by_label("Tôi đồng ý").check()
+    phone.get_by_role("button", name="Bắt đầu").click()
+    expect(phone.locator(".quiz-progress")).to_contain_text("Câu 1 / 5")
+    # The server's deadline, not the quiz's 180 s from the phone's point of view: 4 s are left.
+    db.session.commit()  # end the read that began before the attempt was made
+    attempt = db.session.query(Attempt).one()
+    attempt.deadline_at = now() + timedelta(seconds=4)
+    db.session.commit()
+    phone.reload()
+    expect(phone.locator("[data-countdown]")).to_have_text(re.compile(r"còn [1-4] giây"))
+    expect(phone.get_by_role("alert")).to_contain_text("Hết giờ.")  # counted down on the phone
+    expect(phone.locator("button.choice").first).to_be_hidden()
+    assert phone.locator("#quiz-card html, #quiz-card header").count() == 0  # no page nested in the card
+    phone.get_by_role("link", name="Xem kết quả").click()
+    expect(phone.locator(".score")).to_contain_text("/ 5 câu đúng")
+    phone.context.close()

@@ -3,6 +3,8 @@
 Each runs the app the way deploy/ does (several workers, a separate scheduler, the environment as
 configuration) against the test database, so that what one instance writes the test and the other
 instances read. Every process started here is stopped by the `processes` fixture (tests/ops/conftest.py).
+Each is the leader of a process group of its own, so that kill -9 and the final stop reach everything
+it started (gunicorn's workers, and what they started), and none outlives its test.
 """
 
 import os
@@ -20,9 +22,13 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# gunicorn binds port 0 and says which port the system gave it: no other process can take it meanwhile.
+LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
+REDIS_TRIES = 5
 
 
 def free_port() -> int:
+    """A port free a moment ago; another process may take it before it is used: retry on failure."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -43,19 +49,28 @@ class Process:
         return self.popen.poll() is None
 
     def kill9(self) -> None:
-        """SIGKILL to the process and, for gunicorn, to its workers first: nothing gets to clean up."""
-        for child in children(self.popen.pid):
-            os.kill(child, signal.SIGKILL)
-        self.popen.send_signal(signal.SIGKILL)
+        """SIGKILL to the whole process group at once (gunicorn's master and workers alike): nothing
+        gets to clean up, and no master is left to start a worker that would outlive it."""
+        _kill_group(self.popen.pid)
         self.popen.wait(timeout=10)
 
     def stop(self) -> None:
+        """SIGTERM to the process, as systemd or compose would stop it; then SIGKILL to whatever of its
+        group is left, so that nothing it started outlives the test."""
         if self.alive():
             self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.kill9()
+                pass
+        self.kill9()
+
+
+def _kill_group(leader: int) -> None:
+    try:
+        os.killpg(leader, signal.SIGKILL)
+    except ProcessLookupError:  # every process of the group has ended already
+        pass
 
 
 def children(pid: int) -> list[int]:
@@ -83,19 +98,23 @@ class Processes:
         log = self.workdir / f"{name}-{len(self.started)}.log"
         with log.open("w") as handle:  # the child writes through its own copy of the descriptor
             popen = subprocess.Popen(
-                command, cwd=ROOT, env={**os.environ, **self.env, **env}, stdout=handle, stderr=subprocess.STDOUT
+                command,
+                cwd=ROOT,
+                env={**os.environ, **self.env, **env},
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a process group of its own, which kill9 and stop end whole
             )
         process = Process(name, popen, log)
         self.started.append(process)
         return process
 
     def web(self, workers: int = 3, **env: str) -> Process:
-        """A gunicorn instance on its own port, returned once /healthz answers."""
-        port = free_port()
-        command = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
+        """A gunicorn instance on a port of its own, returned once /healthz answers."""
+        command = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", "127.0.0.1:0"]
         command += ["--graceful-timeout", "5", "app:create_app()"]
         process = self._start("web", command, env)
-        process.url = f"http://127.0.0.1:{port}"
+        process.url = listening_url(process)
         wait_until(lambda: _answers(process.url + "/healthz"), process, timeout=60)
         return process
 
@@ -114,32 +133,41 @@ class Processes:
         )
 
     def redis(self) -> str:
-        """A Redis server of this test's own; its URL."""
-        port = free_port()
-        command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        process = self._start("redis", command, {})
-        url = f"redis://127.0.0.1:{port}/0"
-        wait_until(lambda: _redis_answers(port), process, timeout=20)
-        return url
+        """A Redis server of this test's own; its URL. Redis cannot bind port 0 and say which port it
+        got, so a port taken between free_port and the start means another try on another port."""
+        for _ in range(REDIS_TRIES):
+            port = free_port()
+            command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            process = self._start("redis", command, {})
+            # Its own line, not a PING: a PING could be answered by whichever server took the port.
+            wait_until(lambda started=process: _redis_ready(started) or not started.alive(), timeout=20)
+            if process.alive():
+                return f"redis://127.0.0.1:{port}/0"
+            if "Address already in use" not in process.output():
+                raise AssertionError(f"redis-server ended with {process.popen.returncode}:\n{process.output()[-4000:]}")
+        raise AssertionError(f"redis-server found no free port in {REDIS_TRIES} tries")
 
     def stop_all(self) -> None:
         for process in reversed(self.started):
             process.stop()
 
 
+def _redis_ready(process: Process) -> bool:
+    return "Ready to accept connections" in process.output()
+
+
+def listening_url(process: Process) -> str:
+    """The address gunicorn says it listens at, once it has bound (its log, text or JSON)."""
+    wait_until(lambda: LISTENING.search(process.output()) is not None, process, timeout=60)
+    found = LISTENING.search(process.output())
+    assert found is not None
+    return found.group(1)
+
+
 def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).status_code < 500
     except requests.RequestException:
-        return False
-
-
-def _redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
         return False
 
 

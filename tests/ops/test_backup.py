@@ -6,19 +6,26 @@ A restore brings back exactly the backup's rows, aggregates and schema; anything
 backup of this database is refused and changes nothing; `--keep` deletes only this command's files.
 """
 
+import os
+import shutil
 import sqlite3
 import threading
+import time
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from alembic.script import ScriptDirectory
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.engine import make_url
 
+from core.extensions import migrate
 from domain.enums import LedgerCause
 from models import LedgerEntry, ScoreVersion, UnitScore, db, immediate_transactions
 from scoring import Award, award, credited_unit_ids, verify
 from tests.conftest import DATABASE_URL
-from tests.ops.processes import wait_until
+from tests.ops.processes import BIN, wait_until
+from web.backups import Backup, BackupError, restore
 
 ON_POSTGRESQL = DATABASE_URL.startswith("postgresql")
 DAY = date(2026, 11, 5)
@@ -34,6 +41,24 @@ def credit(make_campaign, people):
         award(Award(campaign_id, LedgerCause.CONTRIBUTION, cause_id, 1, DAY, unit_ids, member_id=member_id))
 
     return give
+
+
+def _committed(credit, *cause_ids: int) -> None:
+    """Award each cause its point and commit them together."""
+    with immediate_transactions():
+        for cause_id in cause_ids:
+            credit(cause_id)
+        db.session.commit()
+
+
+@pytest.fixture
+def backup_dir(app, credit, tmp_path):
+    """BACKUP_DIR, empty, for a database holding one award."""
+    _committed(credit, 1)
+    directory = tmp_path / "backups"
+    directory.mkdir()
+    app.config["BACKUP_DIR"] = str(directory)
+    return directory
 
 
 class Writer(threading.Thread):
@@ -105,20 +130,54 @@ def _backup(runner, path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+def _clients(directory: Path, gate: Path | None = None) -> dict[str, str]:
+    """A PATH whose pg_dump, pg_restore and psql write down how they were run (name, PGPASSWORD and
+    arguments, tab-separated, in directory/calls) and then run the real programs. With a gate, pg_dump
+    first creates gate/reached and waits for gate/open (two minutes at most)."""
+    directory.mkdir()
+    for name in ("pg_dump", "pg_restore", "psql"):
+        real = shutil.which(name)
+        assert real, f"{name} is not installed"
+        record = f'printf \'%s\\t%s\\t%s\\n\' {name} "${{PGPASSWORD-<unset>}}" "$*" >> {directory}/calls'
+        lines = ["#!/bin/sh", record]
+        if gate is not None and name == "pg_dump":
+            gate.mkdir(exist_ok=True)
+            lines += [
+                f"touch {gate}/reached",
+                f"n=0; while [ ! -e {gate}/open ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done",
+            ]
+        lines.append(f'exec {real} "$@"')
+        wrapper = directory / name
+        wrapper.write_text("\n".join(lines) + "\n")
+        wrapper.chmod(0o755)
+    return {"PATH": f"{directory}{os.pathsep}{os.environ['PATH']}"}
+
+
 def test_a_backup_taken_during_writes_holds_every_row_acknowledged_before_it(app, processes, credit, tmp_path):
     writer = Writer(app, credit)
     writer.start()
     wait_until(lambda: len(writer.acknowledged) >= 100 or writer.error is not None, timeout=30)
     acknowledged_before = set(writer.acknowledged)
     target = tmp_path / "backups" / "during-writes.backup"
-    taken = processes.flask("backup", str(target))
-    acknowledged_during = len(writer.acknowledged)
+    gate = tmp_path / "gate"
+    env = _clients(tmp_path / "bin", gate) if ON_POSTGRESQL else {}
+    backup = processes._start("backup", [str(BIN / "flask"), "--app", "app", "backup", str(target)], env)
+    during: set[int] = set()
+    if ON_POSTGRESQL:
+        # pg_dump waits at the gate with the backup's snapshot exported and its transaction open: the
+        # writer must go on committing meanwhile, and nothing it commits from now on can be in the backup.
+        wait_until(lambda: (gate / "reached").exists(), backup, timeout=60)
+        mark = len(writer.acknowledged) + 1  # the write being acknowledged now may have committed before
+        wait_until(lambda: len(writer.acknowledged) >= mark + 50 or writer.error is not None, backup, timeout=60)
+        during = set(writer.acknowledged[mark:])
+        assert backup.alive() and not (gate / "open").exists()  # all of them while the backup read
+        (gate / "open").touch()
+    wait_until(lambda: not backup.alive(), timeout=300)
     writer.stop.set()
     writer.join(timeout=30)
-    assert writer.error is None, writer.error
-    assert taken.returncode == 0, taken.stdout + taken.stderr
-    assert "Scores verified: the aggregates match the ledger." in taken.stdout
-    assert acknowledged_during > len(acknowledged_before), "the writer went on while the backup was taken"
+    assert writer.error is None, writer.error  # every write of the burst was acknowledged
+    assert backup.popen.returncode == 0, backup.output()
+    assert "Scores verified: the aggregates match the ledger." in backup.output()
     assert [path.name for path in target.parent.iterdir()] == [target.name], "no partial file is left"
     assert target.stat().st_mode & 0o777 == 0o600, "a backup holds personal data: its owner's only"
 
@@ -129,15 +188,35 @@ def test_a_backup_taken_during_writes_holds_every_row_acknowledged_before_it(app
     _settle()
     assert acknowledged_before <= in_backup
     assert in_backup <= set(writer.acknowledged)  # nothing there that was never committed
-    assert f"Ledger rows: {len(in_backup)};" in taken.stdout
+    assert in_backup.isdisjoint(during)  # the backup is the snapshot it took, not a blend
+    assert f"Ledger rows: {len(in_backup)};" in backup.output()
+    assert not verify()
+
+
+def test_a_backup_waits_for_no_writer_and_no_writer_waits_for_it(app, processes, credit, tmp_path):
+    """A write stays uncommitted, holding its locks (on SQLite the database's one write lock), for the
+    whole backup: the backup completes meanwhile, without that write, and the write then commits.
+    Locks conflict both ways, so a backup that needs none a writer holds can make no writer wait."""
+    target = tmp_path / "beside-a-writer.backup"
+    with immediate_transactions():
+        credit(1)
+        db.session.commit()
+        committed = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+        credit(2)
+        db.session.flush()
+        # A backup that waited for this writer would fail here, not hang: SQLite's busy timeout, and
+        # on PostgreSQL a lock timeout for pg_dump and the backup's own connection.
+        taken = processes.flask("backup", str(target), PGOPTIONS="-c lock_timeout=10s")
+        db.session.commit()
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    assert f"Ledger rows: {committed};" in taken.stdout  # the snapshot before the open write
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) > committed
+    _settle()
     assert not verify()
 
 
 def test_restore_after_damage_brings_back_the_backup_exactly(app, processes, runner, credit, tmp_path):
-    with immediate_transactions():
-        for cause_id in range(1, 31):
-            credit(cause_id)
-        db.session.commit()
+    _committed(credit, *range(1, 31))
     state, schema = _state(), _schema()
     target = tmp_path / "nightly.backup"
     _backup(runner, target)
@@ -224,15 +303,10 @@ REFUSALS = {
 
 @pytest.mark.parametrize("case", REFUSALS)
 def test_restore_refuses_what_is_not_a_whole_backup_and_changes_nothing(app, runner, credit, tmp_path, case):
-    with immediate_transactions():
-        for cause_id in range(1, 11):
-            credit(cause_id)
-        db.session.commit()
+    _committed(credit, *range(1, 11))
     backup = tmp_path / "good.backup"
     _backup(runner, backup)
-    with immediate_transactions():
-        credit(11)  # written after the backup: a restore would lose it
-        db.session.commit()
+    _committed(credit, 11)  # written after the backup: a restore would lose it
     state, schema = _state(), _schema()
     path = tmp_path / "candidate"
     expected = REFUSALS[case](backup, path)
@@ -246,14 +320,10 @@ def test_restore_refuses_what_is_not_a_whole_backup_and_changes_nothing(app, run
 
 
 def test_restore_asks_before_replacing_the_database(app, runner, credit, tmp_path):
-    with immediate_transactions():
-        credit(1)
-        db.session.commit()
+    _committed(credit, 1)
     backup = tmp_path / "good.backup"
     _backup(runner, backup)
-    with immediate_transactions():
-        credit(2)
-        db.session.commit()
+    _committed(credit, 2)
     state = _state()
     for answer in ("n\n", ""):
         result = runner.invoke(args=["restore", str(backup)], input=answer)
@@ -261,13 +331,7 @@ def test_restore_asks_before_replacing_the_database(app, runner, credit, tmp_pat
         assert _state() == state
 
 
-def test_keep_deletes_only_older_backups_this_command_named(app, runner, credit, tmp_path):
-    with immediate_transactions():
-        credit(1)
-        db.session.commit()
-    backup_dir = tmp_path / "backups"
-    backup_dir.mkdir()
-    app.config["BACKUP_DIR"] = str(backup_dir)
+def test_keep_deletes_only_older_backups_this_command_named(runner, backup_dir):
     older = [
         backup_dir / f"thidua-2026010{day}T020000Z.{extension}"
         for day, extension in ((1, "dump"), (2, "sqlite3"), (3, "dump"))
@@ -299,3 +363,140 @@ def test_keep_deletes_only_older_backups_this_command_named(app, runner, credit,
     refused = runner.invoke(args=["backup", str(written)])
     assert refused.exit_code == 1 and "already exists" in refused.output, refused.output
     assert not [path for path in backup_dir.iterdir() if path.name.endswith(".partial") and path not in others]
+
+
+def test_keep_removes_partial_files_a_crashed_backup_left_an_hour_ago(runner, backup_dir):
+    crashed = backup_dir / ".thidua-20261201T023000Z.dump.k3j9x_2a.partial"  # a backup killed midway
+    running = backup_dir / ".thidua-20261203T023000Z.dump.p0q8w7e6.partial"  # one being written now
+    by_hand = backup_dir / ".before-upgrade.sqlite3.a1b2c3d4.partial"  # a crashed backup to a chosen name
+    notes = backup_dir / ".notes.partial"  # not a name a backup gives
+    for path in (crashed, running, by_hand, notes):
+        path.write_text("half a backup")
+    an_hour_and_a_minute_ago = time.time() - 3660
+    for path in (crashed, by_hand, notes):
+        os.utime(path, (an_hour_and_a_minute_ago, an_hour_and_a_minute_ago))
+
+    result = runner.invoke(args=["backup", "--keep", "3"])
+    assert result.exit_code == 0, result.output
+    assert not crashed.exists() and not by_hand.exists()
+    assert running.exists() and notes.exists()
+    assert f"Deleted partial file {crashed}, left by a backup that did not finish." in result.output
+
+
+# A later release's migration: a table referencing the accounts (pg_restore --clean could not drop
+# user_account while it is there) and a newer revision.
+LATER_MIGRATION = [
+    "CREATE TABLE later_note (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES user_account (id))",
+    "INSERT INTO later_note (id, account_id) VALUES (1, (SELECT min(id) FROM user_account))",
+    "UPDATE alembic_version SET version_num = 'later0000001'",
+]
+
+
+def _set_revision(revision: str) -> None:
+    with immediate_transactions():
+        db.session.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
+        db.session.commit()
+
+
+def test_going_back_a_release_restores_the_backup_exactly_over_a_newer_schema(app, processes, credit, tmp_path):
+    """Upgrading's way back: the backup of step 1 restored over a database a later release migrated.
+    Afterwards the schema is the backup's: the later table is gone, the revision the backup's."""
+    _committed(credit, *range(1, 11))
+    state, schema = _state(), _schema()
+    target = tmp_path / "before-the-upgrade.backup"
+    taken = processes.flask("backup", str(target))
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    try:
+        with immediate_transactions():
+            for statement in LATER_MIGRATION:
+                db.session.execute(text(statement))
+            credit(11)
+            db.session.commit()
+        assert _schema() != schema
+
+        restored = processes.flask("restore", str(target), "--yes")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert _state() == state and _schema() == schema
+        assert "db upgrade" not in restored.stdout  # the backup's revision is this release's
+    finally:  # the next tests need this release's schema, whatever failed
+        _settle()
+        with immediate_transactions():
+            db.session.execute(text("DROP TABLE IF EXISTS later_note"))
+            db.session.commit()
+        _set_revision(schema[-1][0][0])
+
+
+def test_a_backup_from_an_earlier_release_restores_and_says_to_upgrade(app, processes, credit, tmp_path):
+    _committed(credit, 1)
+    revision = _schema()[-1][0][0]
+    earlier = ScriptDirectory.from_config(migrate.get_config()).get_revision(revision).down_revision
+    _set_revision(earlier)  # as the release before the last migration left it
+    try:
+        target = tmp_path / "last-year.backup"
+        taken = processes.flask("backup", str(target))
+        assert taken.returncode == 0, taken.stdout + taken.stderr
+        _set_revision(revision)
+
+        restored = processes.flask("restore", str(target), "--yes")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert f"schema revision {earlier}" in restored.stdout
+        assert (
+            f"The backup's schema revision {earlier} is not this release's ({revision}): "
+            "run `flask --app app db upgrade` before starting the web and scheduler processes." in restored.stdout
+        ), restored.stdout
+    finally:
+        _set_revision(revision)
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="pg_restore's script applied by psql: PostgreSQL's restore")
+def test_an_archive_that_fails_halfway_through_the_restore_changes_nothing(app, runner, credit, tmp_path):
+    _committed(credit, *range(1, 11))
+    backup = tmp_path / "good.backup"
+    _backup(runner, backup)
+    _committed(credit, 11)
+    state, schema = _state(), _schema()
+    cut = tmp_path / "cut.backup"
+    cut.write_bytes(backup.read_bytes()[:-10])  # open_backup would refuse it: past that check on purpose
+
+    with pytest.raises(BackupError, match="the database is unchanged: pg_restore failed"):
+        restore(Backup(cut, "postgresql"))
+    assert _state() == state and _schema() == schema
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="pg_dump, pg_restore and psql are PostgreSQL's programs")
+def test_the_postgresql_programs_get_the_password_of_the_url_and_never_on_their_command_line(
+    app, processes, credit, tmp_path
+):
+    """CI's PostgreSQL trusts local connections, so a password that never reached the programs would
+    pass unnoticed: they are wrapped to write down what they were given. The role and its password
+    exist, and the password has characters a URL must escape."""
+    _committed(credit, 1)
+    role, password = f"{make_url(DATABASE_URL).database}_backup", "pa:ss@w/rd %1"
+    _settle()
+    db.session.execute(text(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"))
+    db.session.commit()
+    env = {
+        "DATABASE_URL": make_url(DATABASE_URL).set(username=role, password=password).render_as_string(False),
+        **_clients(tmp_path / "bin"),
+    }
+    try:
+        target = tmp_path / "with-a-password.backup"
+        taken = processes.flask("backup", str(target), **env)
+        assert taken.returncode == 0, taken.stdout + taken.stderr
+        restored = processes.flask("restore", str(target), "--yes", **env)
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert password not in taken.stdout + taken.stderr + restored.stdout + restored.stderr
+    finally:
+        _settle()
+        # The restore made the role the owner of everything it created.
+        for statement in (f"REASSIGN OWNED BY {role} TO CURRENT_USER", f"DROP OWNED BY {role}", f"DROP ROLE {role}"):
+            db.session.execute(text(statement))
+        db.session.commit()
+
+    calls = [line.split("\t") for line in (tmp_path / "bin" / "calls").read_text().splitlines()]
+    connecting = [(name, given) for name, given, arguments in calls if "--dbname=" in arguments]
+    assert sorted({name for name, _ in connecting}) == ["pg_dump", "psql"]
+    assert all(given == password for _, given in connecting), connecting
+    for _, _, arguments in calls:  # `ps` shows every user of the machine the command lines
+        assert "pa:ss" not in arguments and "pa%3Ass" not in arguments, arguments
+        assert role in arguments or "--dbname=" not in arguments

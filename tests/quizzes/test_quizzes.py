@@ -316,14 +316,14 @@ def test_shipped_bank_has_thirty_real_bilingual_questions(app):
 
 
 def test_switching_language_keeps_the_quizs_quarter(client, quiz, make_unit, tree):
-    """The language link of a quiz opened from a quarter's QR code keeps the quarter: without it the
-    resident's points would go to whichever quarter the form picks first."""
+    """The language switch on a quiz opened from a quarter's QR code comes back with the quarter: without
+    it the resident's points would go to whichever quarter the form picks first."""
     make_unit("Q3", "quarter", tree["W1"], adult_population=1_000)
-    page = client.get(f"/q/{quiz.slug}?u=Q3").get_data(as_text=True)
-    english = re.search(r'href="([^"]+)" hreflang="en"', page).group(1).replace("&amp;", "&")
-    assert english == f"/q/{quiz.slug}?u=Q3&lang=en"
-    switched = client.get(english).get_data(as_text=True)
-    assert '<html lang="en">' in switched
-    assert re.search(r'<option selected value="Q3">|<option value="Q3" selected>', switched)
-    back = re.search(r'href="([^"]+)" hreflang="vi"', switched).group(1).replace("&amp;", "&")
-    assert back == f"/q/{quiz.slug}?u=Q3&lang=vi"
+    page = client.get(f"/q/{quiz.slug}?u=Q3&lang=vi").get_data(as_text=True)
+    back_to = re.search(r'name="next" value="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert back_to == f"/q/{quiz.slug}?u=Q3"  # and no `lang` that would undo the choice
+    switched = client.post("/language", data={"lang": "en", "next": back_to, "csrf_token": csrf_from(page)})
+    assert switched.status_code == 303
+    english = client.get(switched.headers["Location"]).get_data(as_text=True)
+    assert '<html lang="en">' in english
+    assert re.search(r'<option selected value="Q3">|<option value="Q3" selected>', english)

@@ -14,8 +14,10 @@ from domain.refusals import Refused
 from models import AuditEntry, EventSession, db
 from quizzes.events import close_event, current_code, event_for_code, open_event, open_event_for
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
-from screens.services import create_screen
+from scoring import Award, award_many
+from screens.services import BOARD_REFRESH_SECONDS, create_screen
 from tests.conftest import START, csrf_token, login
+from tests.sql_budget import request_statements
 
 CODE = re.compile(r'data-code="(\d{6})"')
 
@@ -298,3 +300,28 @@ def test_get_never_writes(client, people, screen, clock):
         event = db.session.scalar(select(EventSession))
         _close(client, screen, event)
     assert any(statement.startswith("UPDATE event_session") for statement in seen)  # the listener does listen
+
+
+def _poll(page: str) -> str:
+    return re.search(r'hx-get="(/screen/[^"]+/version\?[^"]+)"', page).group(1).replace("&amp;", "&")
+
+
+def test_a_poll_during_an_event_is_one_statement(client, people, screen, clock):
+    _fixed(open_event(people["leader1"], screen, 30, clock()))
+    db.session.commit()
+    poll = _poll(client.get(f"/screen/{screen.token}").get_data(as_text=True))
+    response, statements = request_statements(client, "GET", poll)
+    assert response.status_code == 204 and len(statements) == 1
+
+
+def test_a_new_code_shows_at_once_while_the_board_waits_its_turn(client, people, screen, tree, clock):
+    poll = _poll(client.get(f"/screen/{screen.token}").get_data(as_text=True))
+    award_many([Award(screen.campaign_id, "correction", 0, 5, clock().date(), tree["Q1"].ancestor_ids)])
+    _fixed(open_event(people["leader1"], screen, 30, clock()))
+    db.session.commit()
+    changed = client.get(poll)
+    assert changed.status_code == 200 and changed.headers["HX-Trigger"] == "code-changed"
+    poll = _poll(changed.get_data(as_text=True))
+    assert client.get(poll).status_code == 204  # the board keeps the version it shows...
+    clock.advance(seconds=BOARD_REFRESH_SECONDS)
+    assert client.get(poll).headers["HX-Trigger"] == "scores-changed"  # ...and redraws when its turn comes

@@ -4,8 +4,8 @@ from datetime import date
 from sqlalchemy import select
 
 from models import ScreenLink, db
-from scoring import Award, award_many
-from screens.services import create_screen, default_boards
+from scoring import Award, award_many, scores_version
+from screens.services import BOARD_REFRESH_SECONDS, create_screen, default_boards
 from tests.conftest import csrf_token, login
 from tests.sql_budget import request_statements
 
@@ -60,14 +60,51 @@ def test_version_answers_204_until_scores_change(client, people, tree, make_camp
     assert _version(changed.get_data(as_text=True)) != version
 
 
-def test_an_unchanged_poll_is_two_indexed_lookups(client, people, make_campaign):
-    """Every TV asks every 2 s: the screen by its unique token, its campaign's version by primary key."""
+def _poll_url(page: str) -> str:
+    return re.search(r'hx-get="(/screen/[^"]+/version\?[^"]+)"', page).group(1).replace("&amp;", "&")
+
+
+def test_an_unchanged_poll_is_one_indexed_statement(client, people, make_campaign):
+    """Every TV asks every 2 s: the screen by its unique token, joined to its campaign's version by key."""
     _campaign, screen = _screen(people, make_campaign)
-    version = _version(client.get(f"/screen/{screen.token}").get_data(as_text=True))
-    response, statements = request_statements(client, "GET", f"/screen/{screen.token}/version?v={version}&c=")
+    poll = _poll_url(client.get(f"/screen/{screen.token}").get_data(as_text=True))
+    response, statements = request_statements(client, "GET", poll)
     assert response.status_code == 204
-    assert len(statements) == 2
-    assert "FROM score_version" in statements[1] and "WHERE score_version.campaign_id =" in statements[1]
+    assert len(statements) == 1
+    assert "FROM screen_link JOIN score_version ON score_version.campaign_id = screen_link.campaign_id" in statements[0]
+
+
+def _award(campaign, tree, points=5):
+    award_many([Award(campaign.id, "correction", 0, points, date(2026, 11, 5), tree["Q1"].ancestor_ids)])
+    db.session.commit()
+
+
+def test_a_tv_redraws_its_board_at_most_every_few_seconds_however_fast_scores_move(
+    client, people, tree, make_campaign, clock
+):
+    campaign, screen = _screen(people, make_campaign)
+    poll = _poll_url(client.get(f"/screen/{screen.token}").get_data(as_text=True))
+    for _second in range(BOARD_REFRESH_SECONDS - 1):  # a quiz answer every second
+        clock.advance(seconds=1)
+        _award(campaign, tree)
+        assert client.get(poll).status_code == 204
+    clock.advance(seconds=1)
+    changed = client.get(poll)
+    assert changed.status_code == 200 and changed.headers["HX-Trigger"] == "scores-changed"
+    page = changed.get_data(as_text=True)
+    assert _version(page) == str(scores_version(campaign.id))
+    poll = _poll_url(page)
+    _award(campaign, tree)
+    assert client.get(poll).status_code == 204  # the next change waits its turn...
+    clock.advance(seconds=BOARD_REFRESH_SECONDS)
+    assert client.get(poll).headers["HX-Trigger"] == "scores-changed"  # ...and is not lost
+
+
+def test_a_poll_with_a_broken_missing_or_future_stamp_redraws(client, people, make_campaign):
+    _campaign, screen = _screen(people, make_campaign)
+    for query in ("", "?v=abc&t=zz", "?v=-1", f"?v={'9' * 40}&t=1", f"?v=999999&t={10**12}"):
+        polled = client.get(f"/screen/{screen.token}/version{query}")
+        assert polled.status_code == 200 and polled.headers["HX-Trigger"] == "scores-changed", query
 
 
 def test_boards_rotate_through_every_level(client, people, make_campaign):
