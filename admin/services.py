@@ -12,7 +12,7 @@ from core.labels import KIND_LABELS
 from domain.enums import UnitKind
 from models import Unit, User, db
 from models.units import PARENT_KINDS, POPULATION_KINDS
-from scoring import bump_versions_scoped_at
+from scoring import bump_versions_scoped_at, restate_units
 
 UNIT_COLUMNS = ("code", "name", "kind", "parent_code")
 UNIT_OPTIONAL_COLUMNS = ("adult_population", "member_count")
@@ -133,6 +133,7 @@ def change_unit(actor: User, unit: Unit, fields: UnitFields) -> None:
     """Save an edited unit and log what changed (a new name is logged as changed, not spelled out)."""
     before, old_name, old_ancestors = _unit_facts(unit), unit.name, unit.ancestor_ids
     update_unit(unit, fields)
+    restate_units([unit.id])  # its kind and sizes are copied into the rows boards rank it by
     # Population, name or place: boards show all three, where the unit was and where it is now.
     bump_versions_scoped_at([*old_ancestors, *unit.ancestor_ids])
     after = _unit_facts(unit)

@@ -41,6 +41,8 @@ ACTIONS = {
     "activity.save": _l("Đã lưu hoạt động của chiến dịch"),
     "screen.create": _l("Đã tạo màn hình sự kiện"),
     "screen.revoke": _l("Đã thu hồi màn hình sự kiện"),
+    "screen.tv_code": _l("Đã lấy mã mở màn hình trên TV"),
+    "screen.tv_code_used": _l("Một TV đã mở màn hình bằng mã"),
     "event.open": _l("Đã mở phiên sự kiện"),
     "event.close": _l("Đã đóng phiên sự kiện"),
     "quiz.create": _l("Đã tạo bài kiểm tra"),

@@ -19,6 +19,8 @@ from campaigns.presets import PRESETS
 from campaigns.services import CAP_WINDOW_LABELS, RANKABLE_KINDS
 from core.forms import Form
 from core.labels import KIND_LABELS
+from domain.enums import CapWindow
+from models import ActivityType
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -89,8 +91,30 @@ class LogForm(Form):
     occurred_on = DateField(_l("Ngày thực hiện"), validators=[Optional()])
     note = TextAreaField(_l("Ghi chú"), validators=[Length(max=1000)])
     photo = FileField(_l("Ảnh minh chứng"))
+    # A signed reference to the photo an earlier, refused submission stored (campaigns.photos.keep_photo).
+    kept_photo = HiddenField(validators=[Length(max=1000)])
     idempotency_key = HiddenField()
     consent = BooleanField(_l("Người được hỗ trợ đã đồng ý cho ghi nhận (số chỉ được lưu dạng mã hoá, không hiển thị)"))
+
+    @staticmethod
+    def fields_for(activity: ActivityType) -> frozenset[str]:
+        """The fields a member fills in for this activity. The others go as hidden values the rules
+        accept (a quantity of 1, today, the member's quarter) or not at all, and the server checks
+        whatever is posted the same way, shown or not."""
+        shown = set()
+        reviewed = activity.needs_verification or activity.needs_evidence
+        if activity.once_per_beneficiary:
+            shown |= {"beneficiaries", "consent"}
+        elif activity.cap_per_member != 1:  # under a cap of one, 1 is the only quantity accepted
+            shown.add("quantity")
+        if reviewed or activity.once_per_beneficiary or activity.counts_outcomes:
+            shown.add("beneficiary_quarter")
+        if reviewed:  # approved at once, a note or a photo would be read by no one who decides
+            shown |= {"note", "photo"}
+        # One a day, approved at once: a check-in, which says "I am here today".
+        if reviewed or activity.cap_per_member != 1 or activity.cap_window != CapWindow.DAY:
+            shown.add("occurred_on")
+        return frozenset(shown)
 
 
 class DecisionForm(Form):

@@ -3,7 +3,8 @@
 Where they are kept (a directory or an S3-compatible bucket) is core/storage.py's business. Every call
 here that reaches the store runs with no transaction open: the store may be across the network.
 A photo is stored before the row naming it is written, so a request that fails leaves it behind;
-the request discards it when it can, and delete_unused_photos catches the rest.
+the request discards it when it can, and delete_unused_photos catches the rest. A submission the rules
+refuse keeps its photo for the member's next try (keep_photo), which the sweep deletes if it never comes.
 """
 
 import io
@@ -12,10 +13,13 @@ import math
 import re
 import secrets
 import warnings
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import PurePosixPath
 
 from flask import current_app
 from flask_babel import gettext as _
+from itsdangerous import BadData, URLSafeSerializer
 from PIL import Image, ImageOps
 from sqlalchemy import select
 
@@ -35,6 +39,10 @@ ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
 PHOTO_NAME = re.compile(r"[A-Za-z0-9_-]{24}\.jpg")
 # A photo is stored before its row commits: a younger one may be in a request still on its way.
 UNUSED_GRACE = timedelta(days=1)
+# A refused submission's photo is kept this long for the member's next try: far inside UNUSED_GRACE, so
+# the sweep never deletes a kept photo between the check of its reference and the commit naming it.
+KEPT_FOR = timedelta(hours=2)
+_KEPT_SALT = "campaigns.kept-photo"
 SWEEP_BATCH = 500
 
 
@@ -129,6 +137,43 @@ def store_photo(data: bytes) -> str:
             _("Chưa lưu được ảnh minh chứng vì kho ảnh không phản hồi; chưa có gì được ghi. Hãy gửi lại sau ít phút.")
         ) from error
     return name
+
+
+@dataclass(frozen=True)
+class KeptPhoto:
+    """A stored photo a refused submission keeps for its member's next try, and the signed reference to it."""
+
+    name: str
+    filename: str
+    reference: str
+
+
+def _kept_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_KEPT_SALT)
+
+
+def keep_photo(name: str, filename: str, member_id: int, at: datetime) -> KeptPhoto:
+    """Keep a photo stored for a submission that was refused: the reference, carried by the form the
+    member gets back, names it for this member until KEPT_FOR after `at`. Unused, the sweep deletes it."""
+    shown_name = PurePosixPath(filename.replace("\\", "/")).name[:80]
+    reference = _kept_serializer().dumps([member_id, name, shown_name, at.timestamp()])
+    return KeptPhoto(name, shown_name, reference)
+
+
+def kept_photo(reference: str, member_id: int, at: datetime) -> KeptPhoto | None:
+    """The photo behind a reference from keep_photo, when it was signed by this app for this member,
+    less than KEPT_FOR before `at`, and no contribution names the photo yet; otherwise None."""
+    try:
+        owner, name, filename, kept_at = _kept_serializer().loads(reference)
+    except (BadData, TypeError, ValueError):
+        return None
+    if owner != member_id or not PHOTO_NAME.fullmatch(str(name)):
+        return None
+    if not 0 <= at.timestamp() - float(kept_at) < KEPT_FOR.total_seconds():
+        return None
+    if db.session.scalar(select(Contribution.id).where(Contribution.photo_name == name).limit(1)) is not None:
+        return None
+    return KeptPhoto(name, str(filename), reference)
 
 
 def read_photo(name: str) -> bytes | None:

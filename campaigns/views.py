@@ -8,7 +8,16 @@ from sqlalchemy import func, select, update
 
 from badges.services import BADGE_LABELS
 from campaigns.forms import ActivityForm, CampaignForm, CorrectionForm, DecisionForm, ExtendForm, LogForm
-from campaigns.photos import MAX_BYTES, PhotoRefused, discard_photo, read_photo, store_photo
+from campaigns.photos import (
+    MAX_BYTES,
+    KeptPhoto,
+    PhotoRefused,
+    discard_photo,
+    keep_photo,
+    kept_photo,
+    read_photo,
+    store_photo,
+)
 from campaigns.presets import PRESETS
 from campaigns.services import (
     CAP_WINDOW_LABELS,
@@ -317,60 +326,24 @@ def log(slug: str):
     form.activity_type.choices = [(str(activity.id), in_language(activity)) for activity in campaign.activity_types]
     form.beneficiary_quarter.choices = _quarter_choices(campaign)
     if request.method == "GET":
-        # Anything but one of this campaign's activities (a stale link, a typo) means "not chosen".
-        requested = request.args.get("activity_type")
-        offered = {value for value, _label in form.activity_type.choices}
-        form.activity_type.data = requested if requested in offered else form.activity_type.choices[0][0]
-        form.beneficiary_quarter.data = current_user.home_unit.code
-        form.occurred_on.data = today()
-        form.idempotency_key.data = secrets.token_hex(16)
-    problems = []
+        _fill_new_log_form(form)
+    problems: list[str] = []
+    member_id = current_user.id
+    kept = None  # the photo a refusal keeps for the next try, shown on the form
     if form.validate_on_submit():
-        photo_name, photo_refusal = _stored_photo(form.photo.data)
         try:
-            quarter = db.session.scalar(select(Unit).where(Unit.code == form.beneficiary_quarter.data))
-            created = log_contributions(
-                current_user,
-                campaign,
-                LogRequest(
-                    activity_type_id=_parse_id(form.activity_type.data),
-                    quantity=form.quantity.data,
-                    occurred_on=form.occurred_on.data,
-                    beneficiaries=form.beneficiaries.data or "",
-                    beneficiary_unit=quarter,
-                    note=form.note.data or "",
-                    photo_name=photo_name,
-                    photo_refusal=photo_refusal,
-                    idempotency_key=form.idempotency_key.data,
-                    consent=form.consent.data,
-                ),
-                now(),
-            )
-            # Read before the commit expires them, or each would be loaded again.
-            pending = any(contribution.status == "pending" for contribution in created)
-            # A replayed double tap returns the first copy's contributions, which name the first photo.
-            unused = photo_name not in {contribution.photo_name for contribution in created}
-        except Refused as refusal:
-            db.session.rollback()
-            discard_photo(photo_name)
-            problems = refusal.messages
-        except Exception:
-            try:
-                db.session.rollback()  # before the store is called: no writer waits on it
-            finally:
-                discard_photo(photo_name)
-            raise
+            pending = _log_submission(form, campaign, member_id)
+        except _LogRefused as refusal:
+            problems, kept = refusal.problems, refusal.kept
         else:
-            # A commit that fails is not followed by a discard: whether it reached the database is not
-            # always known (a connection cut during COMMIT), and the sweep deletes the photo if no row names it.
-            db.session.commit()
-            if unused:
-                discard_photo(photo_name)
             flash(
                 _("Đã ghi nhận, đang chờ duyệt.") if pending else _("Đã ghi nhận và cộng điểm."),
                 "success",
             )
             return redirect(url_for("campaigns.detail", slug=campaign.slug))
+    elif form.kept_photo.data:  # the form itself was refused: the kept photo still stands, if it does
+        kept = kept_photo(form.kept_photo.data, member_id, now())
+    form.kept_photo.data = kept.reference if kept else ""
     activity = next(
         (item for item in campaign.activity_types if str(item.id) == form.activity_type.data),
         campaign.activity_types[0],
@@ -383,10 +356,98 @@ def log(slug: str):
         form=form,
         campaign=campaign,
         activity=activity,
+        shown=LogForm.fields_for(activity),
+        kept=kept,
+        # A browser never sends a file back: a chosen photo the server did not keep must be chosen again.
+        photo_lost=kept is None and bool(form.photo.data),
         problems=problems,
         first_day=first_day,
         last_day=last_day,
     ), status
+
+
+def _fill_new_log_form(form: LogForm) -> None:
+    # Anything but one of this campaign's activities (a stale link, a typo) means "not chosen".
+    requested = request.args.get("activity_type")
+    offered = {value for value, _label in form.activity_type.choices}
+    form.activity_type.data = requested if requested in offered else form.activity_type.choices[0][0]
+    # The member's own quarter when it is offered: the field may be hidden, so its value must be valid.
+    quarters = [code for code, _name in form.beneficiary_quarter.choices]
+    home = current_user.home_unit.code
+    form.beneficiary_quarter.data = home if home in quarters or not quarters else quarters[0]
+    form.occurred_on.data = today()
+    form.idempotency_key.data = secrets.token_hex(16)
+
+
+class _LogRefused(Exception):
+    """The rules refused a submission (rolled back): their messages, and the photo kept for the next try."""
+
+    def __init__(self, problems: list[str], kept: KeptPhoto | None):
+        super().__init__(*problems)
+        self.problems, self.kept = problems, kept
+
+
+def _log_submission(form: LogForm, campaign: Campaign, member_id: int) -> bool:
+    """Log a valid submission and commit; whether it waits for review. Raises _LogRefused."""
+    photo_name, photo_refusal, kept = _evidence_photo(form, member_id)
+    try:
+        quarter = db.session.scalar(select(Unit).where(Unit.code == form.beneficiary_quarter.data))
+        created = log_contributions(
+            current_user,
+            campaign,
+            LogRequest(
+                activity_type_id=_parse_id(form.activity_type.data),
+                quantity=form.quantity.data,
+                occurred_on=form.occurred_on.data,
+                beneficiaries=form.beneficiaries.data or "",
+                beneficiary_unit=quarter,
+                note=form.note.data or "",
+                photo_name=photo_name,
+                photo_refusal=photo_refusal,
+                idempotency_key=form.idempotency_key.data,
+                consent=form.consent.data,
+            ),
+            now(),
+        )
+        # Read before the commit expires them, or each would be loaded again.
+        pending = any(contribution.status == "pending" for contribution in created)
+        # A replayed double tap returns the first copy's contributions, which name the first photo.
+        unused = photo_name not in {contribution.photo_name for contribution in created}
+    except Refused as refusal:
+        db.session.rollback()
+        # Kept, not discarded: a member in the alley should not have to take the photo again.
+        if photo_name is not None and kept is None:
+            kept = keep_photo(photo_name, form.photo.data.filename or "", member_id, now())
+        raise _LogRefused(refusal.messages, kept) from refusal
+    except Exception:
+        try:
+            db.session.rollback()  # before the store is called: no writer waits on it
+        finally:
+            if kept is None:
+                discard_photo(photo_name)
+        raise
+    # A commit that fails is not followed by a discard: whether it reached the database is not
+    # always known (a connection cut during COMMIT), and the sweep deletes the photo if no row names it.
+    db.session.commit()
+    # Only a photo this request stored: a kept one that went unused (a replay) is the sweep's, as
+    # another copy of the same form may have named it meanwhile.
+    if unused and kept is None:
+        discard_photo(photo_name)
+    return pending
+
+
+def _evidence_photo(form: LogForm, member_id: int) -> tuple[str | None, str | None, KeptPhoto | None]:
+    """(name, why refused, kept) of the photo a submission names: a new upload, stored now, else the
+    one an earlier refusal kept (then also returned as `kept`), else none."""
+    if form.photo.data:
+        name, refusal = _stored_photo(form.photo.data)
+        return name, refusal, None
+    if not form.kept_photo.data:
+        return None, None, None
+    kept = kept_photo(form.kept_photo.data, member_id, now())
+    if kept is None:
+        return None, _("Ảnh đã chọn lúc trước không còn được giữ lại. Hãy chọn lại ảnh."), None
+    return kept.name, None, kept
 
 
 def _stored_photo(upload) -> tuple[str | None, str | None]:

@@ -65,6 +65,7 @@ JOBS = {
     "campaign-events": "campaigns.tasks:sweep",
     # Quizzes: finish attempts whose time ran out (GET never writes) and erase details past retention.
     "quiz-upkeep": "quizzes.tasks:sweep",
+    "board-snapshots": "leaderboards.tasks:sweep",  # last night's ranks, once a day after local midnight
 }
 
 # How long a claim waits for the lease row's lock on PostgreSQL before standing by until its next try.

@@ -1,42 +1,87 @@
-"""Leaderboards read only the aggregates scoring/ maintains: one row per unit (or member) whatever
-the activity volume, never a scan of the ledger at request time."""
+"""Leaderboards read only the aggregates scoring/ maintains, and of those only the rows they show.
+
+A campaign-wide board is one query down an index (level, value DESC, id) that stops after `limit`
+rows; units that scored nothing are padded in after them, in id order, by a second query only when
+fewer than `limit` units scored. Movement compares with last night's ranks, written once a day by
+the scheduler (`take_snapshot`). A board within one unit (a ward's own board) reads that unit's
+subtree whole. Nothing here grows with the number of units or members of the campaign.
+"""
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from functools import cache
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, joinedload
 
 from campaigns.services import campaign_status, visible_campaigns
-from core.clock import iso_week_start
+from core.clock import iso_week_start, local_date
+from domain.enums import UnitKind
 from domain.refusals import Refused
 from models import (
+    ActivityType,
+    BoardSnapshot,
     Campaign,
     MemberDayScore,
     MemberScore,
     OutcomeCount,
     OutcomeDayCount,
+    SnapshotRank,
     Unit,
     UnitDayScore,
     UnitScore,
     User,
     db,
 )
-from scoring import competition_ranks, scores_version
+from models.units import POPULATION_KINDS, WARD_KINDS
+from scoring import (
+    ADULT_LEVELS,
+    LEVEL_OF_KIND,
+    adults_sql,
+    bump_versions,
+    capita_sql,
+    competition_ranks,
+    ratio,
+    scores_version,
+)
 
 LEVEL_KINDS = {
-    "ward": ("ward", "commune"),
-    "quarter": ("quarter",),
-    "youth_union": ("youth_union",),
-    "team": ("team",),
+    level: tuple(kind for kind, of in LEVEL_OF_KIND.items() if of == level)
+    for level in dict.fromkeys(LEVEL_OF_KIND.values())
 }
 LEVELS = (*LEVEL_KINDS, "member")
 METRICS = ("points", "per_capita", "target")
 PERIODS = ("all", "today", "week")
 MAX_LIMIT = 500
+
+# The aggregate each period reads, for units' points, outcomes and members' points.
+UNIT_TABLES: dict[str, Any] = dict(zip(PERIODS, (UnitScore, UnitDayScore, UnitDayScore), strict=True))
+OUTCOME_TABLES: dict[str, Any] = dict(zip(PERIODS, (OutcomeCount, OutcomeDayCount, OutcomeDayCount), strict=True))
+MEMBER_TABLES: dict[str, Any] = dict(zip(PERIODS, (MemberScore, MemberDayScore, MemberDayScore), strict=True))
+
+Exact = int | Fraction | None  # what ranks compare: exact, never a float
 
 
 @dataclass
@@ -50,6 +95,9 @@ class BoardRow:
     unit_code: str | None = None
     member_id: int | None = None
     new: bool = False  # first on the board today: shown as "new", never as a fall
+    unit_id: int | None = None
+    unit_path: str | None = None
+    ward: str | None = None  # on boards wider than one ward: which ward a quarter, team or youth union is in
 
 
 def period_window(period: str, today: date) -> tuple[date, date] | None:
@@ -60,60 +108,39 @@ def period_window(period: str, today: date) -> tuple[date, date] | None:
     return None
 
 
-def _sums(model, column: str, match, days: tuple[date, date] | None = None) -> dict:
-    """Value per unit from a table of totals (days=None) or a table per day over some days; a total
-    or a single day is one row per unit already and needs no grouping."""
-    key_column, value = model.unit_id, getattr(model, column)
-    if days is None:
-        query = select(key_column, value)
-    elif days[0] == days[1]:
-        query = select(key_column, value).where(model.day == days[0])
-    else:
-        query = select(key_column, func.sum(value)).where(model.day.between(*days)).group_by(key_column)
-    return dict(db.session.execute(query.where(*match(model))).all())
-
-
-def _period_values(total, daily, column: str, match, period: str, today: date) -> tuple[dict, dict]:
-    """(value in the period, value the period had at the end of yesterday) per unit, from an
-    aggregate table of totals and its companion table per local day."""
-    window = period_window(period, today)
-    values = _sums(total, column, match) if window is None else _sums(daily, column, match, window)
+def _of_period(model: Any, period: str) -> list[ColumnElement[bool]]:
+    """The row of a day-or-week aggregate that makes up the period (none to pick for `all`), with the
+    day as the parameter `today` and the week's Monday as `week`."""
     if period == "today":
-        yesterday = today - timedelta(days=1)
-        return values, _sums(daily, column, match, (yesterday, yesterday))
-    todays = _sums(daily, column, match, (today, today))
-    return values, {item: values.get(item, 0) - todays.get(item, 0) for item in values.keys() | todays.keys()}
+        return [model.span == "day", model.day == bindparam("today")]
+    if period == "week":
+        return [model.span == "week", model.day == bindparam("week")]
+    return []
 
 
-def _target_parts(unit: Unit, activity) -> tuple[int, int] | None:
+def _target_parts(adults: int | None, activity: ActivityType) -> tuple[int, int] | None:
     """(a, b) with the unit's headline target equal to b / a exactly, so that n outcomes are
     100·a·n / b percent of it; None when the unit has no target."""
     if activity.target_kind == "absolute" and activity.target_value:
         return 1, activity.target_value
-    if activity.target_kind == "share" and unit.adult_population and activity.target_value:
-        return 100, unit.adult_population * activity.target_value  # target_value percent of the adults
+    if activity.target_kind == "share" and adults and activity.target_value:
+        return 100, adults * activity.target_value  # target_value percent of the adults
     return None
 
 
-def _ranked(values: dict, rows: list, key) -> dict:
-    """Competition ranks by value, best first; units without a value share the rank after all others.
-
-    Every value is one division of exact integers (points · 1,000 / adults, not points / (adults /
-    1,000)): Python rounds an integer quotient correctly, so equal ratios such as 100 of 601.2 and
-    300 of 1,803.6 give the very same float and share a rank, where chained float arithmetic put
-    16.63 % ahead of 16.63 %; and a larger ratio never gets a smaller float. As sound for ties as
-    Fractions (only ratios closer than one part in 10^15 could merge), which doubled the time of a
-    province-wide quarter board.
-    """
-    ordered = sorted(rows, key=lambda row: (values.get(key(row)) is None, -(values.get(key(row)) or 0)))
-    ranks = competition_ranks([values.get(key(row)) for row in ordered])
-    return {key(row): rank for row, rank in zip(ordered, ranks, strict=True)}
+# Each shown value below is a single division of integers, so that equal ratios show equal values.
 
 
-def _has_standing(value: float | None) -> bool:
-    """Whether a unit was on the board at all: nothing scored (or no target to measure) is no place to
-    fall from, so a unit first scoring today is new rather than down from a rank shared by the zeros."""
-    return value is not None and value != 0
+def _share_of_goal(goal: tuple[int, int] | None, count: int) -> float | None:
+    """Percent of the target (as _target_parts gives it) that `count` outcomes reach; None without one."""
+    if goal is None:
+        return None
+    scale, target = goal
+    return 100 * scale * count / target
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return round(value, digits) if value is not None else None
 
 
 def _check_board_parameters(campaign: Campaign, level: str, metric: str, period: str) -> None:
@@ -126,71 +153,237 @@ def _check_board_parameters(campaign: Campaign, level: str, metric: str, period:
         raise Refused(_("period phải là một trong: %(allowed)s.", allowed=", ".join(PERIODS)))
     if metric == "target" and campaign.headline_activity is None:
         raise Refused(_("Chiến dịch này không có chỉ tiêu chính, không xếp hạng theo chỉ tiêu được."))
+    if level == "member" and metric != "points":
+        raise Refused(_("Bảng cá nhân chỉ xếp theo tổng điểm (metric=points)."))
 
 
-def _headline_counts(headline, ids: list[int], period: str, today: date) -> tuple[dict, dict, dict]:
-    """Outcomes of the headline activity per unit: in the period, in the period at the end of yesterday,
-    and over the whole campaign (what the target percentage always reads)."""
-    if headline is None:
-        return {}, {}, {}
-
-    def of_headline(model):
-        return [model.activity_type_id == headline.id, model.unit_id.in_(ids)]
-
-    outcomes, outcomes_before = _period_values(OutcomeCount, OutcomeDayCount, "count", of_headline, period, today)
-    progress = outcomes if period == "all" else _sums(OutcomeCount, "count", of_headline)
-    return outcomes, outcomes_before, progress
+def _snapshot_known(campaign: Campaign, today: date) -> bool:
+    """Whether last night's ranks are known: taken today, or nobody could have any (the campaign starts
+    today). Otherwise (the scheduler was down) movement is unknown rather than wrong."""
+    if local_date(campaign.starts_at) >= today:
+        return True
+    taken = select(BoardSnapshot.day).where(BoardSnapshot.campaign_id == campaign.id, BoardSnapshot.day == today)
+    return db.session.execute(select(exists(taken))).scalar_one()
 
 
-# Each value below is a single division of integers, so that equal ratios are equal floats (see _ranked).
+def _last_night(level: str, metric: str, period: str) -> list[ColumnElement[bool]]:
+    """The snapshot rows of one board (their subject still to be matched): parameters `campaign`, `today`."""
+    return [
+        SnapshotRank.campaign_id == bindparam("campaign"),
+        SnapshotRank.day == bindparam("today"),
+        SnapshotRank.level == level,
+        SnapshotRank.metric == metric,
+        SnapshotRank.period == period,
+    ]
 
 
-def _share_of_goal(goal: tuple[int, int] | None, count: int) -> float | None:
-    """Percent of the target (as _target_parts gives it) that `count` outcomes reach; None without one."""
-    if goal is None:
-        return None
-    scale, target = goal
-    return 100 * scale * count / target
+def _exact(metric: str, share: bool, amount: int, capita: int | None, adults: int | None) -> Exact:
+    """What a unit is ranked by: points, points per head, outcomes (or outcomes per adult, when the
+    target is a share of the adults: the same order as the share of the target reached)."""
+    if metric == "per_capita":
+        return Fraction(amount, capita) if capita else None
+    if share:
+        return Fraction(amount, adults) if adults else None
+    return amount
 
 
-def _unit_value(
-    unit: Unit, level: str, metric: str, points: int, goal: tuple[int, int] | None, count: int
-) -> float | int | None:
-    """What a unit is ranked by: points, points per capita, or the share of its target reached."""
-    if metric == "points":
-        return points
-    if metric == "per_capita":  # per 1,000 adults for wards and quarters, per member otherwise
-        if level in ("ward", "quarter"):
-            return 1000 * points / unit.adult_population if unit.adult_population else None
-        return points / unit.member_count if unit.member_count else None
-    return _share_of_goal(goal, count)  # the share of the target reached within the period
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the SQL of a unit board; the campaign, its headline, the day, the scope and the
+    limit are parameters, so each statement is built once per process and compiled once."""
+
+    level: str
+    metric: str
+    period: str
+    share: bool  # ranked by outcomes per adult: the headline's target is a share of the adults
+    headline: bool
 
 
-def _rounded(value: float | None, digits: int) -> float | None:
-    return round(value, digits) if value is not None else None
+def _shape(campaign: Campaign, level: str, metric: str, period: str) -> _Shape:
+    headline = campaign.headline_activity
+    share = metric == "target" and headline is not None and headline.target_kind == "share"
+    return _Shape(level, metric, period, share, headline is not None)
 
 
-def _unit_rows(units: list[Unit], now_values: dict, old_values: dict, points: dict, target_pct: dict) -> list[BoardRow]:
-    """Rows ranked with ties, best first, each with its movement since the end of yesterday."""
-    ranks = _ranked(now_values, units, lambda unit: unit.id)
-    old_ranks = _ranked(old_values, units, lambda unit: unit.id)
-    rows = []
-    for unit in units:
-        standing = _has_standing(old_values[unit.id])
-        rows.append(
-            BoardRow(
-                rank=ranks[unit.id],
-                name=unit.name,
-                value=_rounded(now_values[unit.id], 2),
-                points=points.get(unit.id, 0),
-                target_pct=_rounded(target_pct[unit.id], 1),
-                movement=old_ranks[unit.id] - ranks[unit.id] if standing else None,
-                unit_code=unit.code,
-                new=not standing and _has_standing(now_values[unit.id]),
-            )
-        )
-    rows.sort(key=lambda row: (row.rank, row.unit_code))
+# The parts of a unit board's rows; a query returns them in this order.
+UNIT_ID, CODE, NAME, CAPITA, ADULTS, AMOUNT, POINTS, PROGRESS, LAST_NIGHT, PATH = range(10)
+GROUPS = ("above", "zero", "below", "none", "subtree")
+
+
+def _ranking(shape: _Shape) -> tuple[Any, Any, Any, list[ColumnElement[bool]]]:
+    """(an alias of the aggregate a board ranks by, its amount, the column it is ordered by, the
+    conditions that pick the campaign's rows of the period)."""
+    by_target = shape.metric == "target"
+    ranked = aliased((OUTCOME_TABLES if by_target else UNIT_TABLES)[shape.period])
+    amount = ranked.count if by_target else ranked.points
+    order = ranked.per_capita if shape.metric == "per_capita" else ranked.per_adult if shape.share else amount
+    owner = (
+        ranked.activity_type_id == bindparam("headline") if by_target else ranked.campaign_id == bindparam("campaign")
+    )
+    return ranked, amount, order, [owner, *_of_period(ranked, shape.period)]
+
+
+@cache
+def _unit_statement(shape: _Shape, group: str) -> Select:
+    """One read of a unit board: per unit its code, name, capita, adults, the ranked amount, its points
+    in the period, its headline progress, its rank last night and its path. `above` and `below` zero go
+    down the ordering index and stop at the limit; `zero` and `none` (no value) pad with units in id
+    order, rows or not; `subtree` is every unit under the scope."""
+    by_target = shape.metric == "target"
+    ranked, amount, order, mine = _ranking(shape)
+    points = aliased(UNIT_TABLES[shape.period]) if by_target else ranked
+    columns = [
+        Unit.id,
+        Unit.code,
+        Unit.name,
+        capita_sql(),
+        adults_sql(),
+        func.coalesce(amount, 0),
+        func.coalesce(points.points, 0),
+    ]
+    from_units = group in ("zero", "none", "subtree")
+    if from_units:
+        query = select(*columns).select_from(Unit).outerjoin(ranked, and_(ranked.unit_id == Unit.id, *mine))
+        query = query.where(Unit.kind.in_(LEVEL_KINDS[shape.level]))
+    else:
+        query = select(*columns).select_from(ranked).join(Unit, Unit.id == ranked.unit_id)
+        query = query.where(*mine, ranked.level == shape.level)
+    if by_target:
+        on = [points.unit_id == Unit.id, points.campaign_id == bindparam("campaign"), *_of_period(points, shape.period)]
+        query = query.outerjoin(points, and_(*on))
+    if shape.headline:
+        progress = aliased(OutcomeCount)
+        on = [progress.unit_id == Unit.id, progress.activity_type_id == bindparam("headline")]
+        query = query.outerjoin(progress, and_(*on)).add_columns(func.coalesce(progress.count, 0))
+    else:
+        query = query.add_columns(literal(0))
+    on = [SnapshotRank.subject_id == Unit.id, *_last_night(shape.level, shape.metric, shape.period)]
+    query = query.outerjoin(SnapshotRank, and_(*on)).add_columns(SnapshotRank.rank, Unit.path)
+    query = query.where(Unit.path.like(bindparam("scope")))
+    # Units without a row rank as zero when they have what the value divides by, last otherwise.
+    valued = (
+        capita_sql().isnot(None)
+        if shape.metric == "per_capita"
+        else adults_sql().isnot(None)
+        if shape.share
+        else true()
+    )
+    rowless = ranked.unit_id.is_(None)
+    if group == "subtree":
+        return query
+    if group == "zero":
+        return query.where(or_(order == 0, and_(rowless, valued))).order_by(Unit.id).limit(bindparam("limit"))
+    if group == "none":
+        condition = or_(and_(ranked.unit_id.isnot(None), order.is_(None)), and_(rowless, not_(valued)))
+        return query.where(condition).order_by(Unit.id).limit(bindparam("limit"))
+    above = order > 0 if group == "above" else order < 0
+    return query.where(above).order_by(order.desc(), ranked.unit_id).limit(bindparam("limit"))
+
+
+def _board_order(exact: Exact, subject_id: int) -> tuple:
+    """Best first, ties by id; units without a value after every other."""
+    return exact is None, -(exact or 0), subject_id
+
+
+def _ranks_within(last_night: Sequence[int | None]) -> list[int | None]:
+    """Ranks inside a subtree from the campaign-wide ranks of last night: ranks keep the order of the
+    values and tie exactly where they do, so ranking them again ranks the values."""
+    known = sorted(rank for rank in last_night if rank is not None)
+    mapped = dict(zip(known, competition_ranks(known), strict=True))
+    return [mapped[rank] if rank is not None else None for rank in last_night]
+
+
+def _board_parameters(campaign: Campaign, scope: Unit, today: date) -> dict[str, Any]:
+    headline = campaign.headline_activity
+    return {
+        "campaign": campaign.id,
+        "headline": headline.id if headline is not None else None,
+        "today": today,
+        "week": iso_week_start(today),
+        "scope": f"{scope.path}%",
+    }
+
+
+def _unit_rows(shape: _Shape, campaign: Campaign, within: Unit | None, limit: int, today: date) -> list[Row]:
+    """The units a board shows, read in board order: the whole campaign's first `limit` (those above
+    zero from the index, then, only when fewer scored, those at zero, below zero and without a value),
+    or every unit of a subtree (a ward's own board costs the ward's size)."""
+    if within is not None:
+        return list(db.session.execute(_unit_statement(shape, "subtree"), _board_parameters(campaign, within, today)))
+    parameters = _board_parameters(campaign, campaign.scope_unit, today)
+    if shape.share and not set(LEVEL_KINDS[shape.level]) & set(POPULATION_KINDS):
+        groups = ["none"]  # no adults at this level: no unit has a share of a target (adults_sql)
+    elif shape.metric == "per_capita" or shape.share:
+        groups = ["above", "zero", "below", "none"]
+    else:
+        groups = ["above", "zero", "below"]
+    rows: list[Row] = []
+    for group in groups:
+        if len(rows) == limit:
+            break
+        rows += db.session.execute(_unit_statement(shape, group), parameters | {"limit": limit - len(rows)}).all()
     return rows
+
+
+def _shown(shape: _Shape, headline: ActivityType | None, row: Row) -> tuple[float | int | None, float | None]:
+    """(value, target percentage) as the board shows them."""
+    goal = _target_parts(row[ADULTS], headline) if headline is not None else None
+    if shape.metric == "points":
+        value: float | int | None = row[AMOUNT]
+    elif shape.metric == "per_capita":  # per 1,000 adults for wards and quarters, per member otherwise
+        scaled = 1000 * row[AMOUNT] if shape.level in ADULT_LEVELS else row[AMOUNT]
+        value = _rounded(ratio(scaled, row[CAPITA]), 2)
+    else:
+        value = _rounded(_share_of_goal(goal, row[AMOUNT]), 2)
+    return value, _rounded(_share_of_goal(goal, row[PROGRESS]), 1)
+
+
+def _unit_board_row(shape: _Shape, headline: ActivityType | None, row: Row, rank: int, old: int | None, new: bool):
+    value, target_pct = _shown(shape, headline, row)
+    return BoardRow(
+        rank=rank,
+        name=row[NAME],
+        value=value,
+        points=row[POINTS],
+        target_pct=target_pct,
+        movement=old - rank if old is not None else None,
+        unit_code=row[CODE],
+        new=new,
+        unit_id=row[UNIT_ID],
+        unit_path=row[PATH],
+    )
+
+
+def _unit_board(campaign: Campaign, level: str, metric: str, period: str, within: Unit | None, limit: int, today: date):
+    headline = campaign.headline_activity
+    shape = _shape(campaign, level, metric, period)
+    read = _unit_rows(shape, campaign, within, limit, today)
+    exact = {row[UNIT_ID]: _exact(metric, shape.share, row[AMOUNT], row[CAPITA], row[ADULTS]) for row in read}
+    rows = sorted(read, key=lambda row: _board_order(exact[row[UNIT_ID]], row[UNIT_ID]))
+    ranks = competition_ranks([exact[row[UNIT_ID]] for row in rows])
+    last_night = [row[LAST_NIGHT] for row in rows]
+    last_night = _ranks_within(last_night) if within is not None else last_night
+    known = _snapshot_known(campaign, today)
+    return [
+        _unit_board_row(shape, headline, row, rank, old, known and old is None and (exact[row[UNIT_ID]] or 0) > 0)
+        for row, rank, old in zip(rows[:limit], ranks, last_night, strict=False)
+    ]
+
+
+def _with_wards(rows: list[BoardRow], scope: Unit) -> list[BoardRow]:
+    """On a board wider than one ward, each quarter, team and youth union carries its ward, so that a
+    province's six "Khu phố 5" are told apart, always rather than only when two meet on the screen: a
+    name must not change meaning with the rows around it. One read, by id, of the rows' ancestors."""
+    if scope.kind != UnitKind.PROVINCE:
+        return rows  # a ward's board, or one inside a ward: every row is in the same ward
+    ancestors = {row.unit_id: [int(part) for part in (row.unit_path or "").strip("/").split("/")[:-1]] for row in rows}
+    wanted = {unit_id for above in ancestors.values() for unit_id in above} - set(scope.ancestor_ids)
+    if not wanted:
+        return rows  # a board of wards
+    wards = dict(
+        db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(wanted), Unit.kind.in_(WARD_KINDS))).all()
+    )
+    return [replace(row, ward=next((wards[i] for i in ancestors[row.unit_id] if i in wards), None)) for row in rows]
 
 
 def board(
@@ -198,34 +391,51 @@ def board(
 ) -> list[BoardRow]:
     """One leaderboard: rows ranked with ties (1, 2, 2, 4), movement since the end of yesterday."""
     _check_board_parameters(campaign, level, metric, period)
-    scope = within or campaign.scope_unit
+    if within is not None and within.id == campaign.scope_unit_id:
+        within = None  # the whole campaign: read down the index
     if level == "member":
-        return _member_board(campaign, metric, period, scope, limit, today)
-    units = list(
-        db.session.scalars(select(Unit).where(Unit.kind.in_(LEVEL_KINDS[level]), Unit.path.like(f"{scope.path}%")))
+        return _with_current_names(_member_board(campaign, period, within, limit, today))
+    return _with_wards(
+        _unit_board(campaign, level, metric, period, within, limit, today), within or campaign.scope_unit
     )
-    ids = [unit.id for unit in units]
-    points, points_before = _period_values(
-        UnitScore,
-        UnitDayScore,
-        "points",
-        lambda model: [model.campaign_id == campaign.id, model.unit_id.in_(ids)],
-        period,
-        today,
+
+
+@cache
+def _above_statement(shape: _Shape) -> Select:
+    """How many units of the campaign's board stand above one (parameter `unit`) with a value of zero or
+    more: the rows ordered above its own, read down the ordering index from the top."""
+    ranked, _amount, order, mine = _ranking(shape)
+    own, _own_amount, own_order, own_period = _ranking(shape)
+    threshold = select(own_order).where(own.unit_id == bindparam("unit"), *own_period).scalar_subquery()
+    return (
+        select(func.count())
+        .select_from(ranked)
+        .join(Unit, Unit.id == ranked.unit_id)
+        .where(*mine, ranked.level == shape.level, order > func.coalesce(threshold, 0))
+        .where(Unit.path.like(bindparam("scope")))
     )
-    headline = campaign.headline_activity
-    outcomes, outcomes_before, progress = _headline_counts(headline, ids, period, today)
-    goals = {unit.id: _target_parts(unit, headline) if headline is not None else None for unit in units}
 
-    def values(scores: dict, counts: dict) -> dict:
-        return {
-            unit.id: _unit_value(unit, level, metric, scores.get(unit.id, 0), goals[unit.id], counts.get(unit.id, 0))
-            for unit in units
-        }
 
-    target_pct = {unit.id: _share_of_goal(goals[unit.id], progress.get(unit.id, 0)) for unit in units}
-    rows = _unit_rows(units, values(points, outcomes), values(points_before, outcomes_before), points, target_pct)
-    return rows[:limit]
+def unit_standing(campaign: Campaign, unit: Unit, level: str, metric: str, period: str, today: date) -> BoardRow | None:
+    """A unit's row on the whole campaign's board wherever it stands, for the viewer whose unit the top
+    rows do not reach: its own row and 1 + how many stand above it, never the full ranking. None when the
+    unit is not on that board, or stands below zero or without a value (last: a count would add nothing)."""
+    _check_board_parameters(campaign, level, metric, period)
+    if level == "member" or LEVEL_OF_KIND.get(unit.kind) != level or campaign.scope_unit_id not in unit.ancestor_ids:
+        return None
+    shape = _shape(campaign, level, metric, period)
+    own = _board_parameters(campaign, unit, today)
+    row = next(
+        (row for row in db.session.execute(_unit_statement(shape, "subtree"), own) if row[UNIT_ID] == unit.id), None
+    )
+    exact = _exact(metric, shape.share, row[AMOUNT], row[CAPITA], row[ADULTS]) if row is not None else None
+    if row is None or exact is None or exact < 0:
+        return None
+    parameters = _board_parameters(campaign, campaign.scope_unit, today) | {"unit": unit.id}
+    rank = 1 + db.session.execute(_above_statement(shape), parameters).scalar_one()
+    new = exact > 0 and row[LAST_NIGHT] is None and _snapshot_known(campaign, today)
+    standing = _unit_board_row(shape, campaign.headline_activity, row, rank, row[LAST_NIGHT], new)
+    return _with_wards([standing], campaign.scope_unit)[0]
 
 
 def public_name(user: User, shown: bool | None = None) -> str:
@@ -239,92 +449,59 @@ def public_name(user: User, shown: bool | None = None) -> str:
     return f"{initials} · {user.home_unit.name}"
 
 
-def _member_ranks_last_night(campaign: Campaign, period: str, scope: Unit, today: date) -> dict:
-    """Every member's rank in the period as it stood at the end of yesterday, for those who had points.
-
-    Last night does not change during the day, so it is ranked once per worker and day rather than on
-    every request: ranking all ~13,000 members twice per request would triple the board's cost.
-    (Work approved today but dated yesterday shows in tomorrow's movement.)
-    """
-
-    def rank() -> dict:
-        yesterday = today - timedelta(days=1)
-        if period == "all":  # the totals less today's rows: no sum over every day of the campaign
-            todays = (
-                select(MemberDayScore.member_id, MemberDayScore.points)
-                .where(MemberDayScore.campaign_id == campaign.id, MemberDayScore.day == today)
-                .subquery()
-            )
-            member_id = MemberScore.member_id
-            points = MemberScore.points - func.coalesce(todays.c.points, 0)
-            query = (
-                select(member_id, points)
-                .outerjoin(todays, todays.c.member_id == member_id)
-                .where(MemberScore.campaign_id == campaign.id, points > 0)
-            )
-        else:
-            first = iso_week_start(today) if period == "week" else yesterday
-            member_id, points = MemberDayScore.member_id, func.sum(MemberDayScore.points)
-            query = (
-                select(member_id, points)
-                .where(MemberDayScore.campaign_id == campaign.id, MemberDayScore.day.between(first, yesterday))
-                .group_by(member_id)
-                .having(points > 0)
-            )
-        rows = db.session.execute(
-            query.join(User, User.id == member_id)
-            .join(Unit, Unit.id == User.home_unit_id)
-            .where(Unit.path.like(f"{scope.path}%"))
-            .order_by(points.desc())
-        ).all()
-        ranks = competition_ranks([points for _member_id, points in rows])
-        return {member_id: rank for (member_id, _points), rank in zip(rows, ranks, strict=True)}
-
-    return _memo(("last-night", campaign.id, campaign.created_at, period, scope.id, today), rank)
-
-
-def _member_board(campaign, metric, period, scope: Unit, limit: int, today: date) -> list[BoardRow]:
-    """The top members by points in the period, with movement against last night's ranks."""
-    if metric != "points":
-        raise Refused(_("Bảng cá nhân chỉ xếp theo tổng điểm (metric=points)."))
-    window = period_window(period, today)
-    if window is None:
-        in_window = select(MemberScore.member_id, MemberScore.points.label("points")).where(
-            MemberScore.campaign_id == campaign.id
-        )
-    elif window[0] == window[1]:  # one row per member already
-        in_window = select(MemberDayScore.member_id, MemberDayScore.points.label("points")).where(
-            MemberDayScore.campaign_id == campaign.id, MemberDayScore.day == window[0]
-        )
-    else:
-        in_window = (
-            select(MemberDayScore.member_id, func.sum(MemberDayScore.points).label("points"))
-            .where(MemberDayScore.campaign_id == campaign.id, MemberDayScore.day.between(*window))
-            .group_by(MemberDayScore.member_id)
-        )
-    scores = in_window.subquery()
-    rows = db.session.execute(
-        select(User, scores.c.points)
-        .join(scores, scores.c.member_id == User.id)
+@cache
+def _member_statement(period: str, whole: bool) -> Select:
+    """The members with points other than zero in the period, best first: the first `limit` of the
+    whole campaign down the index, or everyone under a subtree; each with the rank last night."""
+    scores = MEMBER_TABLES[period]
+    on = [SnapshotRank.subject_id == scores.member_id, *_last_night("member", "points", period)]
+    query = (
+        select(scores.member_id, scores.points, SnapshotRank.rank)
+        .join(User, User.id == scores.member_id)
         .join(Unit, Unit.id == User.home_unit_id)
-        .where(Unit.path.like(f"{scope.path}%"), scores.c.points != 0)
-        .order_by(scores.c.points.desc(), User.id)
-        .limit(limit)
-    ).all()
-    ranks = competition_ranks([points for _user, points in rows])
-    old_ranks = _member_ranks_last_night(campaign, period, scope, today)
+        .outerjoin(SnapshotRank, and_(*on))
+        .where(scores.campaign_id == bindparam("campaign"), *_of_period(scores, period), scores.points != 0)
+        .where(Unit.path.like(bindparam("scope")))
+        .order_by(scores.points.desc(), scores.member_id)
+    )
+    return query.limit(bindparam("limit")) if whole else query
+
+
+@cache
+def _member_ranks_statement(period: str) -> Select:
+    """Last night's ranks of everyone under a subtree, for ranks within it."""
+    return (
+        select(SnapshotRank.subject_id, SnapshotRank.rank)
+        .join(User, User.id == SnapshotRank.subject_id)
+        .join(Unit, Unit.id == User.home_unit_id)
+        .where(*_last_night("member", "points", period), Unit.path.like(bindparam("scope")))
+    )
+
+
+def _member_board(campaign: Campaign, period: str, within: Unit | None, limit: int, today: date) -> list[BoardRow]:
+    """The top members by points in the period (anyone with points other than zero), with movement
+    against last night's ranks; names are filled in by the caller."""
+    parameters = _board_parameters(campaign, within or campaign.scope_unit, today) | {"limit": limit}
+    rows = db.session.execute(_member_statement(period, within is None), parameters).all()
+    ranks = competition_ranks([points for _member_id, points, _rank in rows])
+    old_ranks: dict[int, int | None] = {member_id: rank for member_id, _points, rank in rows}
+    if within is not None:  # ranks within the subtree, from everyone in it who had points last night
+        everyone = db.session.execute(_member_ranks_statement(period), parameters).all()
+        within_ranks = _ranks_within([rank for _member_id, rank in everyone])
+        old_ranks = {member_id: rank for (member_id, _rank), rank in zip(everyone, within_ranks, strict=True)}
+    known = _snapshot_known(campaign, today)
     return [
         BoardRow(
             rank=rank,
-            name=public_name(user),
+            name="",
             value=points,
             points=points,
             target_pct=None,
-            movement=old_ranks[user.id] - rank if user.id in old_ranks else None,
-            member_id=user.id,
-            new=user.id not in old_ranks,  # no points last night: new on the board, not a fall
+            movement=old - rank if (old := old_ranks.get(member_id)) is not None else None,
+            member_id=member_id,
+            new=known and old is None,  # no points last night: new on the board, not a fall
         )
-        for rank, (user, points) in zip(ranks, rows, strict=True)
+        for rank, (member_id, points, _rank) in zip(ranks, rows[:limit], strict=False)
     ]
 
 
@@ -334,7 +511,7 @@ _CACHE_SIZE = 512
 
 
 def _memo(key: tuple, compute):
-    """A small least-recently-used memory per worker, shared by boards and last night's ranks."""
+    """A small least-recently-used memory per worker, shared by boards and counts of peers."""
     with _CACHE_LOCK:
         value = _CACHE.get(key)
         if value is not None:
@@ -348,6 +525,11 @@ def _memo(key: tuple, compute):
     return value
 
 
+def _version_key(campaign: Campaign) -> tuple:
+    # ids restart after a test empties the tables; creation times do not
+    return campaign.id, campaign.created_at, scores_version(campaign.id)
+
+
 def cached_board(
     campaign: Campaign, level: str, metric: str, period: str, within: Unit | None, limit: int, today: date
 ) -> list[BoardRow]:
@@ -355,19 +537,10 @@ def cached_board(
 
     The version is read from the database on every call, so every gunicorn worker sees a change at
     once. Every write that moves a board bumps it: ledger rows, units' populations, names and places,
-    targets. It is read before the board, so a board is never cached under a newer version than its data.
+    targets, last night's ranks. It is read before the board, so a board is never cached under a newer
+    version than its data.
     """
-    key = (
-        campaign.id,
-        campaign.created_at,  # ids restart after a test empties the tables; creation times do not
-        level,
-        metric,
-        period,
-        within.id if within else None,
-        limit,
-        today,
-        scores_version(campaign.id),
-    )
+    key = (*_version_key(campaign), level, metric, period, within.id if within else None, limit, today)
     rows = _memo(key, lambda: board(campaign, level, metric, period, within, limit, today))
     return _with_current_names(rows) if level == "member" else rows
 
@@ -388,22 +561,29 @@ class Position:
     points: int
 
 
-def member_position(campaign: Campaign, member: User) -> Position | None:
-    """A member's rank among everyone with points in the campaign's scope: two counts, not a board."""
-    mine = db.session.scalar(
-        select(MemberScore.points).where(MemberScore.campaign_id == campaign.id, MemberScore.member_id == member.id)
-    )
-    if not mine:
-        return None
-    peers = (
+def _members_in_scope(campaign: Campaign):
+    return (
         select(func.count())
         .select_from(MemberScore)
         .join(User, User.id == MemberScore.member_id)
         .join(Unit, Unit.id == User.home_unit_id)
         .where(MemberScore.campaign_id == campaign.id, Unit.path.like(f"{campaign.scope_unit.path}%"))
     )
-    ahead = db.session.execute(peers.where(MemberScore.points > mine)).scalar_one()
-    of = db.session.execute(peers.where(MemberScore.points != 0)).scalar_one()
+
+
+def member_position(campaign: Campaign, member: User) -> Position | None:
+    """A member's rank among everyone with points in the campaign's scope: those ahead are read down the
+    index; how many have points is counted once per scores version."""
+    mine = db.session.scalar(
+        select(MemberScore.points).where(MemberScore.campaign_id == campaign.id, MemberScore.member_id == member.id)
+    )
+    if not mine:
+        return None
+    ahead = db.session.execute(_members_in_scope(campaign).where(MemberScore.points > mine)).scalar_one()
+    of = _memo(
+        ("members", *_version_key(campaign)),
+        lambda: db.session.execute(_members_in_scope(campaign).where(MemberScore.points != 0)).scalar_one(),
+    )
     return Position(ahead + 1, of, mine)
 
 
@@ -428,10 +608,141 @@ def personal_standings(member: User, at) -> list[tuple[Campaign, int, Position |
 
 
 def unit_position(campaign: Campaign, unit: Unit, today: date) -> Position | None:
-    """Where a quarter (or ward) stands among its peers in the campaign, by total points."""
-    level = next((name for name, kinds in LEVEL_KINDS.items() if unit.kind in kinds), None)
+    """Where a quarter (or ward) stands among its peers in the campaign, by total points: its row, the
+    rows above it read down the index, and its peers counted once per scores version."""
+    level = LEVEL_OF_KIND.get(unit.kind)
     if level is None or campaign.scope_unit_id not in unit.ancestor_ids:
         return None
-    rows = cached_board(campaign, level, "points", "all", None, MAX_LIMIT * 10, today)
-    mine = next((row for row in rows if row.unit_code == unit.code), None)
-    return Position(mine.rank, len(rows), mine.points) if mine else None
+    mine = db.session.scalar(
+        select(UnitScore.points).where(UnitScore.campaign_id == campaign.id, UnitScore.unit_id == unit.id)
+    )
+    mine = mine or 0
+    in_scope = Unit.path.like(f"{campaign.scope_unit.path}%")
+    ahead = db.session.execute(
+        select(func.count())
+        .select_from(UnitScore)
+        .join(Unit, Unit.id == UnitScore.unit_id)
+        .where(UnitScore.campaign_id == campaign.id, UnitScore.level == level, UnitScore.points > mine, in_scope)
+    ).scalar_one()
+    peers = _memo(
+        ("units", *_version_key(campaign), level),
+        lambda: db.session.execute(
+            select(func.count()).select_from(Unit).where(Unit.kind.in_(LEVEL_KINDS[level]), in_scope)
+        ).scalar_one(),
+    )
+    if mine < 0:  # below the units without a row, which stand at zero
+        rows = select(UnitScore.unit_id).where(UnitScore.campaign_id == campaign.id, UnitScore.level == level)
+        ahead += db.session.execute(
+            select(func.count())
+            .select_from(Unit)
+            .where(Unit.kind.in_(LEVEL_KINDS[level]), in_scope, Unit.id.not_in(rows))
+        ).scalar_one()
+    return Position(ahead + 1, peers, mine)
+
+
+# --- last night's ranks ----------------------------------------------------------------------------
+
+
+def _as_of_last_night(query, tables: dict, subject: tuple[str, Any], owner: tuple[str, int], column: str, today: date):
+    """Outer-join a subject's rows of one family of aggregates; returns the query and, per period, the
+    subject's value as it stood at the end of yesterday: whole campaign and this week less today's rows
+    (so a late run is still right), yesterday's row for `today`."""
+    rows = {
+        name: aliased(tables[period])
+        for name, period in (("all", "all"), ("week", "week"), ("today", "today"), ("yesterday", "today"))
+    }
+    picks = {
+        "all": [],
+        "week": [rows["week"].span == "week", rows["week"].day == iso_week_start(today)],
+        "today": [rows["today"].span == "day", rows["today"].day == today],
+        "yesterday": [rows["yesterday"].span == "day", rows["yesterday"].day == today - timedelta(days=1)],
+    }
+    (subject_name, subject_id), (owner_name, owner_id) = subject, owner
+    for name, alias in rows.items():
+        on = and_(getattr(alias, subject_name) == subject_id, getattr(alias, owner_name) == owner_id, *picks[name])
+        query = query.outerjoin(alias, on)
+    value = {name: func.coalesce(getattr(alias, column), 0) for name, alias in rows.items()}
+    return query, {
+        "all": value["all"] - value["today"],
+        "today": value["yesterday"],
+        "week": value["week"] - value["today"],
+    }
+
+
+def _ranked_above_zero(values: dict[int, Exact]) -> list[tuple[int, int]]:
+    """(subject, rank) for those with a value above zero, ranked as a board ranks them."""
+    standing = sorted(
+        ((value, subject) for subject, value in values.items() if value is not None and value > 0),
+        key=lambda item: _board_order(*item),
+    )
+    ranks = competition_ranks([value for value, _subject in standing])
+    return [(subject, rank) for (_value, subject), rank in zip(standing, ranks, strict=True)]
+
+
+def _unit_ranks_last_night(campaign: Campaign, level: str, today: date) -> list[dict]:
+    """Every board of the level, ranked as it stood at the end of yesterday, in one query."""
+    query = select(Unit.id, capita_sql(), adults_sql()).where(
+        Unit.kind.in_(LEVEL_KINDS[level]), Unit.path.like(f"{campaign.scope_unit.path}%")
+    )
+    query, points = _as_of_last_night(
+        query, UNIT_TABLES, ("unit_id", Unit.id), ("campaign_id", campaign.id), "points", today
+    )
+    columns, metrics = [points[period] for period in PERIODS], ["points", "per_capita"]
+    headline = campaign.headline_activity
+    if headline is not None:
+        owner = ("activity_type_id", headline.id)
+        query, counts = _as_of_last_night(query, OUTCOME_TABLES, ("unit_id", Unit.id), owner, "count", today)
+        columns += [counts[period] for period in PERIODS]
+        metrics.append("target")
+    rows = db.session.execute(query.add_columns(*columns)).all()
+    ranks = []
+    share = headline is not None and headline.target_kind == "share"
+    for metric in metrics:
+        for index, period in enumerate(PERIODS):
+            amount = 3 + index + (3 if metric == "target" else 0)
+            values = {row[0]: _exact(metric, metric == "target" and share, row[amount], row[1], row[2]) for row in rows}
+            ranks += [
+                {"level": level, "metric": metric, "period": period, "subject_id": unit_id, "rank": rank}
+                for unit_id, rank in _ranked_above_zero(values)
+            ]
+    return ranks
+
+
+def _member_ranks_last_night(campaign: Campaign, today: date) -> list[dict]:
+    """The member boards of every period as they stood at the end of yesterday, in one query."""
+    query = (
+        select(MemberScore.member_id)
+        .join(User, User.id == MemberScore.member_id)
+        .join(Unit, Unit.id == User.home_unit_id)
+        .where(MemberScore.campaign_id == campaign.id, Unit.path.like(f"{campaign.scope_unit.path}%"))
+    )
+    subject, owner = ("member_id", MemberScore.member_id), ("campaign_id", campaign.id)
+    query, points = _as_of_last_night(query, MEMBER_TABLES, subject, owner, "points", today)
+    rows = db.session.execute(query.add_columns(*(points[period] for period in PERIODS))).all()
+    ranks = []
+    for index, period in enumerate(PERIODS, start=1):
+        values: dict[int, Exact] = {row[0]: row[index] for row in rows}
+        ranks += [
+            {"level": "member", "metric": "points", "period": period, "subject_id": member_id, "rank": rank}
+            for member_id, rank in _ranked_above_zero(values)
+        ]
+    return ranks
+
+
+def take_snapshot(campaign: Campaign, at: datetime) -> bool:
+    """Write every board's ranks as they stood at the end of yesterday (local time), once per campaign
+    and day; False when today's are written already. Older ones go: only today's are read."""
+    today = local_date(at)
+    try:
+        with db.session.begin_nested():
+            db.session.add(BoardSnapshot(campaign_id=campaign.id, day=today, taken_at=at))
+    except IntegrityError:
+        return False  # another run got there first: its ranks stand
+    ranks = [rank for level in LEVEL_KINDS for rank in _unit_ranks_last_night(campaign, level, today)]
+    ranks += _member_ranks_last_night(campaign, today)
+    if ranks:
+        db.session.execute(insert(SnapshotRank), [rank | {"campaign_id": campaign.id, "day": today} for rank in ranks])
+    for model in (SnapshotRank, BoardSnapshot):
+        db.session.execute(delete(model).where(model.campaign_id == campaign.id, model.day < today))
+    bump_versions([campaign.id])  # cached boards of today were built without movement
+    return True

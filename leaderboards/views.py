@@ -1,14 +1,30 @@
-from flask import Blueprint, abort, jsonify, request
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from campaigns.services import campaign_status
-from core.access import public
+from core.access import managed_root, public, ward_of
 from core.clock import local_date, now
 from core.rendering import render_page
 from domain.refusals import Refused
-from leaderboards.services import LEVELS, MAX_LIMIT, METRICS, PERIODS, cached_board
+from leaderboards.services import (
+    LEVELS,
+    MAX_LIMIT,
+    METRICS,
+    PERIODS,
+    BoardRow,
+    cached_board,
+    member_position,
+    public_name,
+    unit_standing,
+)
 from models import Campaign, Unit, db
+from models.units import WARD_KINDS
+from scoring import ADULT_LEVELS, LEVEL_OF_KIND
 
 bp = Blueprint("leaderboards", __name__)
 
@@ -70,7 +86,12 @@ def api_leaderboard(slug: str):
         [
             {
                 "rank": row.rank,
-                **({"member_id": row.member_id} if row.member_id is not None else {"unit_code": row.unit_code}),
+                # Units carry their ward (null unless the board spans several); members name their unit.
+                **(
+                    {"member_id": row.member_id}
+                    if row.member_id is not None
+                    else {"unit_code": row.unit_code, "ward": row.ward}
+                ),
                 "name": row.name,
                 "value": row.value,
                 "points": row.points,
@@ -83,21 +104,103 @@ def api_leaderboard(slug: str):
     )
 
 
+@dataclass
+class Viewer:
+    """Who is looking, as far as a board cares: her own units (quarter, team, youth union, ward) and the
+    subtree she leads."""
+
+    user_id: int
+    units: list[Unit]
+    managed_path: str | None
+
+    def mark(self, row: BoardRow) -> str | None:
+        """ "own" for her member row or her units, "managed" for the units she leads, else None."""
+        if row.member_id is not None:
+            return "own" if row.member_id == self.user_id else None
+        if row.unit_id in {unit.id for unit in self.units}:
+            return "own"
+        if self.managed_path and (row.unit_path or "").startswith(self.managed_path):
+            return "managed"
+        return None
+
+
+def _viewer() -> Viewer | None:
+    if not current_user.is_authenticated:
+        return None
+    home = current_user.home_unit
+    units = [home, current_user.team, current_user.youth_union, ward_of(home)]
+    root = managed_root(current_user)
+    return Viewer(current_user.id, [unit for unit in units if unit is not None], root.path if root else None)
+
+
+def _my_standing(campaign: Campaign, viewer: Viewer, params: dict, rows: list[BoardRow]) -> BoardRow | None:
+    """The viewer's row when the top rows shown do not reach it: 1 + how many stand above."""
+    level = params["level"]
+    cut = len(rows) == params["limit"] and (params["within"] is None or params["within"].id == campaign.scope_unit_id)
+    if not cut or any(viewer.mark(row) == "own" for row in rows):
+        return None
+    if level == "member":
+        position = member_position(campaign, current_user) if params["period"] == "all" else None
+        if position is None:
+            return None
+        name = public_name(current_user)
+        return BoardRow(position.rank, name, position.points, position.points, None, None, member_id=viewer.user_id)
+    unit = next((unit for unit in viewer.units if LEVEL_OF_KIND.get(unit.kind) == level), None)
+    if unit is None:
+        return None
+    return unit_standing(campaign, unit, level, params["metric"], params["period"], local_date(now()))
+
+
+def _scopes(campaign: Campaign, viewer: Viewer | None) -> list[tuple[str, str, bool]]:
+    """(label, link, current) for the whole campaign and the viewer's own ward, when it is one part of it."""
+    ward = next((unit for unit in viewer.units if unit.kind in WARD_KINDS), None) if viewer else None
+    if ward is None or ward.id == campaign.scope_unit_id or campaign.scope_unit_id not in ward.ancestor_ids:
+        return []
+    args: dict[str, Any] = {key: value for key, value in request.args.items() if key != "within"}
+    within = request.args.get("within", "").upper()
+    whole = url_for("leaderboards.page", slug=campaign.slug, **args)
+    mine = url_for("leaderboards.page", slug=campaign.slug, **args, within=ward.code)
+    return [
+        (_("Cả chiến dịch"), whole, not within),
+        (_("Phường của tôi: %(name)s", name=ward.name), mine, within == ward.code),
+    ]
+
+
+def _value_label(level: str, metric: str) -> str:
+    """One clear heading for the value a board ranks by."""
+    if metric == "per_capita":
+        return _("Điểm / 1.000 người") if level in ADULT_LEVELS else _("Điểm / thành viên")
+    return _("Phần trăm chỉ tiêu") if metric == "target" else _("Điểm")
+
+
 @bp.route("/campaigns/<slug>/leaderboard")
 @public
 def page(slug: str):
     campaign = _public_campaign_or_404(slug)
     problems, rows, params = [], [], {}
+    viewer, standing = _viewer(), None
     try:
         params = _board_request(campaign)
         rows = cached_board(campaign, today=local_date(now()), **params)
+        standing = _my_standing(campaign, viewer, params, rows) if viewer else None
     except Refused as refusal:
         problems = refusal.messages
+    level, metric = params.get("level", "quarter"), params.get("metric", "points")
+    marks = [viewer.mark(row) if viewer else None for row in rows]
     return render_page(
         "leaderboards/board.html",
         "leaderboards/partials/board_table.html",
         campaign=campaign,
         rows=rows,
+        marks=marks,
+        first_own=marks.index("own") if "own" in marks else None,
+        standing=standing,
+        scopes=_scopes(campaign, viewer),
+        metric=metric,
+        value_label=_value_label(level, metric),
+        # Other columns only where they say something the value does not.
+        show_points=metric != "points",
+        show_progress=campaign.headline_activity is not None and metric != "target" and level != "member",
         problems=problems,
         levels=LEVELS,
         metrics=METRICS,

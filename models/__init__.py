@@ -144,11 +144,13 @@ from models.campaigns import ActivityType, Campaign, CampaignResult, Contributio
 from models.quizzes import Attempt, AttemptQuestion, Choice, Question, Quiz  # noqa: E402
 from models.scheduler import SchedulerLease  # noqa: E402
 from models.scoring import (  # noqa: E402
+    BoardSnapshot,
     LedgerEntry,
     MemberDayScore,
     MemberScore,
     OutcomeCount,
     OutcomeDayCount,
+    SnapshotRank,
     UnitDayScore,
     UnitScore,
 )
@@ -164,6 +166,7 @@ __all__ = [
     "take_turns_on",
     "ActivityType",
     "AuditEntry",
+    "BoardSnapshot",
     "Attempt",
     "BadgeAward",
     "AttemptQuestion",
@@ -176,6 +179,7 @@ __all__ = [
     "SchedulerLease",
     "ScoreVersion",
     "ScreenLink",
+    "SnapshotRank",
     "Campaign",
     "CampaignResult",
     "Contribution",

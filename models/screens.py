@@ -22,6 +22,10 @@ class ScreenLink(Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A short code a leader asks for, typed at /tv to open this screen on a TV: valid until it expires
+    # or is used (screens.services.issue_tv_code). Unique, so a code names one screen.
+    tv_code: Mapped[str | None] = mapped_column(String(8), unique=True)
+    tv_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign] = relationship()
     quiz: Mapped[Quiz | None] = relationship()

@@ -2,11 +2,13 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 
 from audit.services import record
+from domain.refusals import Refused
 from models import Campaign, EventSession, Quiz, ScoreVersion, ScreenLink, User, db
 from quizzes.events import minute_of, open_event_for
 
@@ -55,7 +57,69 @@ def live_screen(token: str) -> ScreenLink | None:
 def revoke(actor: User, screen: ScreenLink, at: datetime) -> None:
     """Turn a screen link off for good; open TVs show "screen disabled" at their next poll."""
     screen.revoked_at = at
+    screen.tv_code = screen.tv_code_expires_at = None
     record(actor, "screen.revoke", screen, screen.campaign.scope_unit, after={"revoked_at": at.isoformat()}, at=at)
+
+
+# Typed with a TV remote: no 0/O, 1/I/L to mistake for each other. 31**6 (about 887 million) codes, of
+# which a handful live at once, each for TV_CODE_MINUTES and one use, against guesses throttled per
+# address at /tv (screens.views.TV_CODE_LIMIT): docs/SECURITY.md, event screens.
+TV_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+TV_CODE_LENGTH = 6
+TV_CODE_MINUTES = 10
+
+
+def issue_tv_code(actor: User, screen: ScreenLink, at: datetime) -> str:
+    """A fresh short code that opens `screen` on a TV at /tv, once, within TV_CODE_MINUTES; any code
+    the screen had before stops working. Recorded in the audit log (the code itself is not)."""
+    if screen.revoked_at is not None:
+        raise Refused(_("Màn hình này đã tắt; hãy tạo đường dẫn màn hình mới."))
+    code = _unused_tv_code()
+    screen.tv_code = code
+    screen.tv_code_expires_at = at + timedelta(minutes=TV_CODE_MINUTES)
+    record(
+        actor,
+        "screen.tv_code",
+        screen,
+        screen.campaign.scope_unit,
+        after={"expires_at": screen.tv_code_expires_at.isoformat()},
+        at=at,
+    )
+    return code
+
+
+def _unused_tv_code() -> str:
+    # The unique constraint is the last word; checking first makes its IntegrityError a one-in-a-
+    # hundred-million race between two leaders rather than something a busy campaign would meet.
+    while True:
+        code = "".join(secrets.choice(TV_CODE_ALPHABET) for _ in range(TV_CODE_LENGTH))
+        if db.session.scalar(select(ScreenLink.id).where(ScreenLink.tv_code == code)) is None:
+            return code
+
+
+def typed_tv_code(typed: str) -> str | None:
+    """The code as the alphabet writes it (capitals, without the spaces or dashes people type), or None
+    when it cannot be one: no query for what is surely wrong."""
+    code = "".join(typed.split()).replace("-", "").upper()
+    if len(code) != TV_CODE_LENGTH or any(letter not in TV_CODE_ALPHABET for letter in code):
+        return None
+    return code
+
+
+def use_tv_code(typed: str, at: datetime) -> ScreenLink | None:
+    """The live screen this code opens, with the code used up; None for a wrong, expired or used code,
+    or a revoked screen. The caller commits, or the code stays usable."""
+    code = typed_tv_code(typed)
+    if code is None:
+        return None
+    # Locked, so two TVs typing one code at the same moment cannot both be let in.
+    screen = db.session.scalar(select(ScreenLink).where(ScreenLink.tv_code == code).with_for_update())
+    expires_at = screen.tv_code_expires_at if screen is not None else None
+    if screen is None or screen.revoked_at is not None or expires_at is None or expires_at <= at:
+        return None
+    screen.tv_code = screen.tv_code_expires_at = None
+    record(None, "screen.tv_code_used", screen, screen.campaign.scope_unit, at=at)
+    return screen
 
 
 def quiz_panel(screen: ScreenLink, at: datetime) -> tuple[Quiz | None, EventSession | None]:

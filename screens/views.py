@@ -1,5 +1,5 @@
 import segno
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,6 +9,7 @@ from badges.services import BADGE_LABELS, recent_badges
 from campaigns.services import may_run_campaign
 from core.access import public, roles
 from core.clock import local_date, now
+from core.extensions import limiter
 from core.urls import public_url_for
 from domain.refusals import Refused
 from leaderboards.services import cached_board, public_name
@@ -16,19 +17,26 @@ from models import Campaign, EventSession, Quiz, ScreenLink, db
 from quizzes.events import MAX_MINUTES, MIN_MINUTES, close_event, current_code, open_event, open_event_for
 from quizzes.services import quiz_is_open
 from scoring import scores_version
+from screens.forms import TvCodeForm
 from screens.services import (
+    TV_CODE_MINUTES,
     board_may_refresh,
     create_screen,
+    issue_tv_code,
     live_screen,
     poll_state,
     quiz_panel,
     quiz_panel_state,
     revoke,
+    use_tv_code,
 )
 
 bp = Blueprint("screens", __name__)
 
 RUNNERS = ("admin", "ward_leader")
+# Wrong codes typed at /tv, per address: a TV needs one or two tries, a guesser millions
+# (screens.services.TV_CODE_ALPHABET). Codes that open a screen are not counted.
+TV_CODE_LIMIT = "10 per 10 minutes"
 
 
 def _run_campaign_or_403(slug: str) -> Campaign:
@@ -55,26 +63,86 @@ def manage(slug: str):
         select(ScreenLink).where(ScreenLink.campaign_id == campaign.id).order_by(ScreenLink.created_at.desc())
     ).all()
     at = now()
-    events = {screen.id: open_event_for(screen, at) for screen in screens if screen.quiz_id and not screen.revoked_at}
+    live = [screen for screen in screens if not screen.revoked_at]
+    events = {screen.id: open_event_for(screen, at) for screen in live if screen.quiz_id}
     return render_template(
         "screens/manage.html",
         campaign=campaign,
         screens=screens,
         quizzes=quizzes,
         events=events,
+        # The screen's own link as a QR, for a TV or tablet with a camera or a phone that casts.
+        link_qrs={screen.id: _link_qr(screen) for screen in live},
+        tv_codes={
+            screen.id: screen.tv_code
+            for screen in live
+            if screen.tv_code and screen.tv_code_expires_at and screen.tv_code_expires_at > at
+        },
         quiz_open={screen.id: screen.quiz is not None and quiz_is_open(screen.quiz, at) for screen in screens},
         min_minutes=MIN_MINUTES,
         max_minutes=MAX_MINUTES,
     )
 
 
-@bp.route("/screens/<int:screen_id>/revoke", methods=["POST"])
-@roles(*RUNNERS)
-def revoke_screen(screen_id: int):
+def _run_screen_or_404(screen_id: int) -> ScreenLink:
     screen = db.session.get(ScreenLink, screen_id)
     if screen is None:
         abort(404)
     _run_campaign_or_403(screen.campaign.slug)
+    return screen
+
+
+def _flash_refusal(refusal: Refused) -> None:
+    db.session.rollback()
+    for text in refusal.messages:
+        flash(text, "error")
+
+
+def _link_qr(screen: ScreenLink) -> str:
+    return segno.make(public_url_for("screens.show", token=screen.token), error="m").svg_inline(scale=4, omitsize=True)
+
+
+@bp.route("/screens/<int:screen_id>/tv-code", methods=["POST"])
+@roles(*RUNNERS)
+def tv_code(screen_id: int):
+    """A short code to type at /tv on the hall TV, shown on the screens page for TV_CODE_MINUTES."""
+    screen = _run_screen_or_404(screen_id)
+    try:
+        issue_tv_code(current_user, screen, now())
+    except Refused as refusal:
+        _flash_refusal(refusal)
+    else:
+        db.session.commit()
+        flash(
+            _("Gõ mã này tại trang /tv trên TV trong %(n)d phút; mã chỉ dùng được một lần.", n=TV_CODE_MINUTES),
+            "success",
+        )
+    return redirect(url_for("screens.manage", slug=screen.campaign.slug, _anchor=f"screen-{screen.id}"))
+
+
+def _tv_code_failed(response: Response) -> bool:
+    return response.status_code != 303
+
+
+@bp.route("/tv", methods=["GET", "POST"])
+@public
+@limiter.limit(TV_CODE_LIMIT, methods=["POST"], deduct_when=_tv_code_failed)
+def tv():
+    """Where a TV's browser goes to open a screen by the short code a leader shows, not its long link."""
+    form = TvCodeForm()
+    if form.validate_on_submit():
+        screen = use_tv_code(form.code.data, now())
+        if screen is not None:
+            db.session.commit()
+            return redirect(url_for("screens.show", token=screen.token), 303)
+        form.code.errors.append(_("Mã không đúng, đã hết hạn hoặc đã được dùng. Hãy xin ban tổ chức mã mới."))
+    return render_template("screens/tv.html", form=form), 422 if form.is_submitted() else 200
+
+
+@bp.route("/screens/<int:screen_id>/revoke", methods=["POST"])
+@roles(*RUNNERS)
+def revoke_screen(screen_id: int):
+    screen = _run_screen_or_404(screen_id)
     at = now()
     event = open_event_for(screen, at)
     if event is not None:  # a screen nobody can see must not keep crediting its codes
@@ -94,16 +162,11 @@ def _minutes(raw: str | None) -> int:
 @bp.route("/screens/<int:screen_id>/event", methods=["POST"])
 @roles(*RUNNERS)
 def open_event_session(screen_id: int):
-    screen = db.session.get(ScreenLink, screen_id)
-    if screen is None:
-        abort(404)
-    _run_campaign_or_403(screen.campaign.slug)
+    screen = _run_screen_or_404(screen_id)
     try:
         event = open_event(current_user, screen, _minutes(request.form.get("minutes")), now())
     except Refused as refusal:
-        db.session.rollback()
-        for text in refusal.messages:
-            flash(text, "error")
+        _flash_refusal(refusal)
     else:
         db.session.commit()
         until = format_datetime(event.closes_at, "HH:mm")
@@ -122,9 +185,7 @@ def close_event_session(event_id: int):
     try:
         close_event(current_user, event, now())
     except Refused as refusal:
-        db.session.rollback()
-        for text in refusal.messages:
-            flash(text, "error")
+        _flash_refusal(refusal)
     else:
         db.session.commit()
         flash(_("Đã đóng phiên sự kiện; mã trên TV không còn được tính điểm."), "success")

@@ -171,8 +171,8 @@ def login(client, username: str, password: str = PASSWORD, **kwargs):
 
 @pytest.fixture
 def make_unit(app):
-    def make(code, kind, parent=None, **sizes):
-        unit = create_unit(UnitFields(code, f"Unit {code}", kind, parent, **sizes))
+    def make(code, kind, parent=None, name=None, **sizes):
+        unit = create_unit(UnitFields(code, name or f"Unit {code}", kind, parent, **sizes))
         db.session.commit()
         return unit
 

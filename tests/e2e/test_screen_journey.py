@@ -11,7 +11,19 @@ from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from screens.services import create_screen
 from tests.campaigns.test_logging import log
 from tests.conftest import PASSWORD, activity, login
-from tests.e2e.conftest import open_context, screenshot
+from tests.e2e.conftest import PHONE, open_context, screenshot
+from tests.e2e.test_accessibility import blocking_violations
+
+
+def _leader(browser, live_server, **options):
+    """leader1, signed in, in a browser of their own."""
+    leader = open_context(browser, **options).new_page()
+    leader.goto(f"{live_server}/login")
+    leader.get_by_label("Tên đăng nhập").fill("leader1")
+    leader.get_by_label("Mật khẩu").fill(PASSWORD)
+    leader.get_by_role("button", name="Đăng nhập").click()
+    leader.wait_for_url(f"{live_server}/")
+    return leader
 
 
 def test_screen_updates_within_seconds_of_an_approval(app, browser, live_server, people, make_campaign):
@@ -28,12 +40,7 @@ def test_screen_updates_within_seconds_of_an_approval(app, browser, live_server,
     expect(first).to_contain_text("Unit W1")
     expect(first.locator(".value")).to_have_text("0")
 
-    leader = open_context(browser, locale="vi-VN").new_page()
-    leader.goto(f"{live_server}/login")
-    leader.get_by_label("Tên đăng nhập").fill("leader1")
-    leader.get_by_label("Mật khẩu").fill(PASSWORD)
-    leader.get_by_role("button", name="Đăng nhập").click()
-    leader.wait_for_url(f"{live_server}/")
+    leader = _leader(browser, live_server, locale="vi-VN")
     leader.goto(f"{live_server}/review")
     leader.get_by_role("button", name="Duyệt", exact=True).click()
     expect(leader.get_by_text("Đã duyệt.")).to_be_visible()
@@ -64,12 +71,7 @@ def test_event_session_puts_a_rotating_code_on_the_tv(app, browser, live_server,
     expect(tv.locator(".screen-qr svg")).to_be_visible()
     expect(tv.locator(".screen-code")).to_have_count(0)
 
-    leader = open_context(browser, locale="vi-VN").new_page()
-    leader.goto(f"{live_server}/login")
-    leader.get_by_label("Tên đăng nhập").fill("leader1")
-    leader.get_by_label("Mật khẩu").fill(PASSWORD)
-    leader.get_by_role("button", name="Đăng nhập").click()
-    leader.wait_for_url(f"{live_server}/")
+    leader = _leader(browser, live_server, locale="vi-VN")
     leader.goto(f"{live_server}/campaigns/{campaign.slug}/screens")
     leader.get_by_label("Thời lượng (phút)").fill("30")
     leader.get_by_role("button", name="Bắt đầu phiên sự kiện").click()
@@ -88,5 +90,30 @@ def test_event_session_puts_a_rotating_code_on_the_tv(app, browser, live_server,
     expect(leader.get_by_text("Đã đóng phiên sự kiện")).to_be_visible()
     expect(tv.locator(".screen-code")).to_have_count(0)
     expect(tv.locator(".screen-qr svg")).to_be_visible()
+    tv.context.close()
+    leader.context.close()
+
+
+def test_a_leader_opens_the_screen_on_a_tv_by_a_short_code(app, browser, live_server, people, make_campaign):
+    campaign = make_campaign()
+    create_screen(people["leader1"], campaign, None)
+    db.session.commit()
+
+    leader = _leader(browser, live_server, viewport=PHONE, locale="vi-VN", is_mobile=True)
+    leader.goto(f"{live_server}/campaigns/{campaign.slug}/screens")
+    leader.get_by_role("button", name="Lấy mã để mở trên TV").click()
+    code = leader.locator("[data-tv-code]").get_attribute("data-tv-code")
+    assert blocking_violations(leader, "screens, code shown") == []
+
+    tv = open_context(browser, viewport={"width": 1280, "height": 720}, locale="vi-VN").new_page()
+    tv.goto(f"{live_server}/tv")
+    tv.get_by_label("Mã màn hình").fill("WRONG1")
+    tv.get_by_role("button", name="Mở màn hình").click()
+    expect(tv.locator("[data-error-summary]")).to_be_focused()
+    assert blocking_violations(tv, "tv, wrong code") == []
+    tv.get_by_label("Mã màn hình").fill(f"{code[:3].lower()} {code[3:]}")
+    tv.get_by_role("button", name="Mở màn hình").click()
+    expect(tv.locator(".screen-rows li").first).to_contain_text("Unit W1")
+    assert "/screen/" in tv.url
     tv.context.close()
     leader.context.close()

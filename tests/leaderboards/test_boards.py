@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from core.clock import LOCAL
+from leaderboards.tasks import run_sweep
 from models import db
 from scoring import Award, award_many
 from screens.services import create_screen
@@ -28,13 +29,9 @@ def _give(campaign, unit, points=0, outcome=0, day=date(2026, 11, 5)):
     db.session.commit()
 
 
-@pytest.fixture
-def quarters(make_unit, tree):
-    return {
-        "QA": make_unit("QA", "quarter", tree["W1"], adult_population=500),
-        "QB": make_unit("QB", "quarter", tree["W1"], adult_population=5000),
-        "QC": make_unit("QC", "quarter", tree["W1"], adult_population=2000),
-    }
+def _last_night(app) -> dict:
+    """The scheduler's job after midnight: last night's ranks, which movement is measured against."""
+    return run_sweep(app)
 
 
 def _board(client, campaign, **params):
@@ -54,7 +51,7 @@ def test_equal_scores_share_a_rank(client, make_campaign, quarters, tree):
         ("QC", 2, 5),
         ("Q1", 4, 0),
     ]
-    assert set(rows[0]) == {"rank", "unit_code", "name", "value", "points", "target_pct", "movement", "new"}
+    assert set(rows[0]) == {"rank", "unit_code", "ward", "name", "value", "points", "target_pct", "movement", "new"}
 
 
 def test_a_small_quarter_at_80_percent_beats_a_big_one_at_40(client, make_campaign, quarters):
@@ -82,20 +79,22 @@ def test_today_and_this_week_follow_the_vietnamese_calendar(client, app, make_ca
     assert points("all") == {"QA": 7, "QB": 3, "QC": 9, "Q1": 0}
 
 
-def test_movement_since_yesterday(client, make_campaign, quarters, clock):
+def test_movement_since_yesterday(app, client, make_campaign, quarters, clock):
     campaign = make_campaign()
     _give(campaign, quarters["QA"], 10, day=date(2026, 11, 4))
     _give(campaign, quarters["QB"], 5, day=date(2026, 11, 4))
     _give(campaign, quarters["QB"], 8, day=date(2026, 11, 5))  # today: QB overtakes QA
+    _last_night(app)  # late, after today's points: still the ranks of the end of yesterday
     rows = {row["unit_code"]: row for row in _board(client, campaign)[1]}
     assert rows["QB"]["rank"] == 1 and rows["QB"]["movement"] == 1
     assert rows["QA"]["rank"] == 2 and rows["QA"]["movement"] == -1
 
 
-def test_target_board_moves_and_ranks_a_period_by_its_own_share(client, make_campaign, quarters):
+def test_target_board_moves_and_ranks_a_period_by_its_own_share(app, client, make_campaign, quarters):
     campaign = make_campaign()  # 60% of adults: QA needs 300, QB 3,000
     _give(campaign, quarters["QB"], outcome=900, day=date(2026, 11, 2))  # Monday: QB at 30%
     _give(campaign, quarters["QA"], outcome=60, day=date(2026, 11, 4))  # yesterday: QA at 20%
+    _last_night(app)
     _give(campaign, quarters["QA"], outcome=60, day=date(2026, 11, 5))  # today: QA reaches 40%, overtakes QB
     rows = {row["unit_code"]: row for row in _board(client, campaign, level="quarter", metric="target")[1]}
     assert (rows["QA"]["rank"], rows["QA"]["value"], rows["QA"]["movement"]) == (1, 40.0, 1)
@@ -105,12 +104,13 @@ def test_target_board_moves_and_ranks_a_period_by_its_own_share(client, make_cam
     assert today["QA"]["target_pct"] == 40.0 and today["QB"]["target_pct"] == 30.0  # progress: whole campaign
 
 
-def test_member_movement_since_yesterday(client, make_campaign, people):
+def test_member_movement_since_yesterday(app, client, make_campaign, people):
     campaign = make_campaign()
     for username, points, day in (("teamlead", 10, 4), ("member", 5, 4), ("member", 8, 5), ("leader1", 1, 5)):
         member = people[username]
         award_many([Award(campaign.id, "correction", 0, points, date(2026, 11, day), [], member_id=member.id)])
     db.session.commit()
+    _last_night(app)
     rows = [(row["member_id"], row["rank"], row["movement"]) for row in _board(client, campaign, level="member")[1]]
     assert rows == [
         (people["member"].id, 1, 1),  # overtook the team leader today
@@ -122,10 +122,11 @@ def test_member_movement_since_yesterday(client, make_campaign, people):
     assert today == {people["member"].id: 1, people["leader1"].id: None}
 
 
-def test_members_are_shown_by_initials_and_unit(client, make_campaign, people, quarters):
+def test_members_are_shown_by_initials_and_unit(app, client, make_campaign, people, quarters):
     campaign = make_campaign()
     award_many([Award(campaign.id, "correction", 0, 12, date(2026, 11, 5), [], member_id=people["member"].id)])
     db.session.commit()
+    _last_night(app)
     _status, rows = _board(client, campaign, level="member")
     assert rows == [
         {
@@ -297,10 +298,11 @@ def test_on_a_campaigns_first_day_members_are_new(client, make_campaign, people,
     assert "▼" not in page and page.count(">mới<") == 2
 
 
-def test_a_unit_first_scoring_on_day_three_is_new_and_the_others_fall(client, make_campaign, quarters, clock):
+def test_a_unit_first_scoring_on_day_three_is_new_and_the_others_fall(app, client, make_campaign, quarters, clock):
     campaign = make_campaign(starts=clock() - timedelta(days=2, hours=2))  # day 3 of the campaign
     _give(campaign, quarters["QA"], points=10, day=date(2026, 11, 3))
     _give(campaign, quarters["QB"], points=5, day=date(2026, 11, 4))
+    _last_night(app)
     _give(campaign, quarters["QC"], points=20, day=date(2026, 11, 5))  # QC's first points, today
     rows = {row["unit_code"]: row for row in _board(client, campaign)[1]}
     assert {code: (row["rank"], row["movement"], row["new"]) for code, row in rows.items()} == {
@@ -311,3 +313,23 @@ def test_a_unit_first_scoring_on_day_three_is_new_and_the_others_fall(client, ma
     }
     page = client.get(f"/campaigns/{campaign.slug}/leaderboard").text
     assert page.count(">mới<") == 1 and page.count("▼") == 2
+
+
+def test_an_absolute_target_ranks_every_level_by_outcomes_and_units_at_zero_follow(client, make_campaign, quarters):
+    campaign = make_campaign(template="cashless")  # the headline: 50 QR shops per unit
+    _give(campaign, quarters["QB"], outcome=10)
+    _give(campaign, quarters["QA"], outcome=25)
+    _give(campaign, quarters["QC"], outcome=10)
+    rows = _board(client, campaign, level="quarter", metric="target")[1]
+    assert [(row["unit_code"], row["rank"], row["value"], row["target_pct"]) for row in rows] == [
+        ("QA", 1, 50.0, 50.0),
+        ("QB", 2, 20.0, 20.0),
+        ("QC", 2, 20.0, 20.0),
+        ("Q1", 4, 0.0, 0.0),  # no outcome yet, and a target all the same
+    ]
+    teams = _board(client, campaign, level="team", metric="target")[1]
+    assert [(row["unit_code"], row["rank"], row["value"]) for row in teams] == [("T1", 1, 0.0)]
+    assert [row["unit_code"] for row in _board(client, campaign, level="quarter", metric="target", limit=2)[1]] == [
+        "QA",
+        "QB",
+    ]

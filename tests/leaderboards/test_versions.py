@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from models import Contribution, LedgerEntry, UnitScore, db
-from scoring import Award, award_many
+from scoring import Award, award_many, verify
 from screens.services import create_screen
 from tests.campaigns.test_logging import log
 from tests.conftest import DATABASE_URL, activity, csrf_from, csrf_token, login
@@ -136,6 +136,7 @@ def test_boards_and_screens_are_fresh_right_after_every_change(app, client, peop
     assert tv.poll() == 204  # a pending contribution changes no board
     make(app, campaign)
     assert _board(client, campaign, metric) == after
+    assert verify() == []  # what boards rank by was copied again from the changed unit
     assert tv.poll() == 200
     assert tv.poll() == 204
 

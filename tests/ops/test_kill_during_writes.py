@@ -128,5 +128,5 @@ def test_a_write_on_one_instance_is_on_the_other_instances_board_at_once(process
             assert _board_points(reader.url, campaign.slug) == number * POINTS
 
     page = requests.get(f"{b.url}/campaigns/{campaign.slug}/leaderboard", timeout=30).text
-    points = re.search(r"<td>Unit Q1</td>\s*<td[^>]*>[^<]*</td>\s*<td class=\"num\">(\d+)</td>", page)
+    points = re.search(r'<td class="name">Unit Q1[^<]*</td>\s*<td class="num value">(\d+)</td>', page)
     assert points and int(points.group(1)) == 6 * POINTS, page[-3000:]
