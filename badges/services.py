@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
 from domain.enums import BadgeKind, ContributionStatus
 from models import Attempt, BadgeAward, Campaign, Contribution, Notification, User, db
@@ -182,11 +183,14 @@ def award_top_three(campaign: Campaign, standings: dict, at: datetime) -> int:
 
 
 def recent_badges(campaign: Campaign, limit: int = 8) -> Sequence[BadgeAward]:
+    """The campaign's latest badges with the member, her home unit and the unit each is announced for,
+    in one query down ix_badge_award_campaign_latest: a TV shows them on every load."""
     return db.session.scalars(
         select(BadgeAward)
         .where(BadgeAward.campaign_id == campaign.id)
         .order_by(BadgeAward.awarded_at.desc(), BadgeAward.id.desc())
         .limit(limit)
+        .options(joinedload(BadgeAward.member).joinedload(User.home_unit), joinedload(BadgeAward.unit))
     ).all()
 
 

@@ -48,6 +48,7 @@ from models import (
     MemberScore,
     OutcomeCount,
     OutcomeDayCount,
+    ScoreVersion,
     SnapshotRank,
     Unit,
     UnitDayScore,
@@ -525,22 +526,43 @@ def _memo(key: tuple, compute):
     return value
 
 
-def _version_key(campaign: Campaign) -> tuple:
+def _version_key(campaign: Campaign, version: int | None = None) -> tuple:
     # ids restart after a test empties the tables; creation times do not
-    return campaign.id, campaign.created_at, scores_version(campaign.id)
+    return campaign.id, campaign.created_at, scores_version(campaign.id) if version is None else version
+
+
+# Built once: the JSON top-10 is the most read request, and building this cost as much as running it.
+_CAMPAIGN_WITH_VERSION = (
+    select(Campaign, ScoreVersion.version)
+    .join(ScoreVersion, ScoreVersion.campaign_id == Campaign.id)
+    .where(Campaign.slug == bindparam("slug"))
+)
+
+
+def campaign_with_version(slug: str) -> tuple[Campaign, int] | None:
+    """A campaign by its slug and its scores version, in one statement, for `cached_board(version=...)`."""
+    row = db.session.execute(_CAMPAIGN_WITH_VERSION, {"slug": slug}).one_or_none()
+    return (row[0], row[1]) if row is not None else None
 
 
 def cached_board(
-    campaign: Campaign, level: str, metric: str, period: str, within: Unit | None, limit: int, today: date
+    campaign: Campaign,
+    level: str,
+    metric: str,
+    period: str,
+    within: Unit | None,
+    limit: int,
+    today: date,
+    version: int | None = None,
 ) -> list[BoardRow]:
     """A board changes only with its campaign's version: reuse it while the version is unchanged.
 
-    The version is read from the database on every call, so every gunicorn worker sees a change at
-    once. Every write that moves a board bumps it: ledger rows, units' populations, names and places,
-    targets, last night's ranks. It is read before the board, so a board is never cached under a newer
-    version than its data.
+    The version is read from the database on every request (here, or by the caller in this request with
+    `campaign_with_version`), so every gunicorn worker sees a change at once. Every write that moves a
+    board bumps it: ledger rows, units' populations, names and places, targets, last night's ranks. It
+    is read before the board, so a board is never cached under a newer version than its data.
     """
-    key = (*_version_key(campaign), level, metric, period, within.id if within else None, limit, today)
+    key = (*_version_key(campaign, version), level, metric, period, within.id if within else None, limit, today)
     rows = _memo(key, lambda: board(campaign, level, metric, period, within, limit, today))
     return _with_current_names(rows) if level == "member" else rows
 
@@ -561,13 +583,25 @@ class Position:
     points: int
 
 
-def _members_in_scope(campaign: Campaign):
+def _over_every_unit(campaign: Campaign) -> bool:
+    """Whether the campaign's scope is the one root of the tree: then everyone is in scope, and a count
+    needs no lookup of each member's unit, which would cost as many lookups as members above."""
+    scope = campaign.scope_unit
+    if scope.parent_id is not None:
+        return False
+    other_root = select(Unit.id).where(Unit.parent_id.is_(None), Unit.id != scope.id)
+    return not db.session.execute(select(exists(other_root))).scalar_one()
+
+
+def _members_in_scope(campaign: Campaign, whole: bool):
+    """A count of the campaign's member rows, of members living in its scope (`whole`: everyone is)."""
+    query = select(func.count()).select_from(MemberScore).where(MemberScore.campaign_id == campaign.id)
+    if whole:
+        return query
     return (
-        select(func.count())
-        .select_from(MemberScore)
-        .join(User, User.id == MemberScore.member_id)
+        query.join(User, User.id == MemberScore.member_id)
         .join(Unit, Unit.id == User.home_unit_id)
-        .where(MemberScore.campaign_id == campaign.id, Unit.path.like(f"{campaign.scope_unit.path}%"))
+        .where(Unit.path.like(f"{campaign.scope_unit.path}%"))
     )
 
 
@@ -579,10 +613,11 @@ def member_position(campaign: Campaign, member: User) -> Position | None:
     )
     if not mine:
         return None
-    ahead = db.session.execute(_members_in_scope(campaign).where(MemberScore.points > mine)).scalar_one()
+    whole = _over_every_unit(campaign)
+    ahead = db.session.execute(_members_in_scope(campaign, whole).where(MemberScore.points > mine)).scalar_one()
     of = _memo(
         ("members", *_version_key(campaign)),
-        lambda: db.session.execute(_members_in_scope(campaign).where(MemberScore.points != 0)).scalar_one(),
+        lambda: db.session.execute(_members_in_scope(campaign, whole).where(MemberScore.points != 0)).scalar_one(),
     )
     return Position(ahead + 1, of, mine)
 

@@ -18,6 +18,7 @@ from leaderboards.services import (
     PERIODS,
     BoardRow,
     cached_board,
+    campaign_with_version,
     member_position,
     public_name,
     unit_standing,
@@ -31,11 +32,12 @@ bp = Blueprint("leaderboards", __name__)
 PUBLIC_STATUSES = ("active", "ended")
 
 
-def _public_campaign_or_404(slug: str) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
-    if campaign is None or campaign_status(campaign, now()) not in PUBLIC_STATUSES:
+def _public_campaign_or_404(slug: str) -> tuple[Campaign, int]:
+    """The campaign and its scores version, read together before its board."""
+    found = campaign_with_version(slug)
+    if found is None or campaign_status(found[0], now()) not in PUBLIC_STATUSES:
         abort(404)
-    return campaign
+    return found
 
 
 def _board_request(campaign: Campaign) -> dict:
@@ -77,9 +79,9 @@ def api_campaigns():
 @bp.route("/api/v1/campaigns/<slug>/leaderboard")
 @public
 def api_leaderboard(slug: str):
-    campaign = _public_campaign_or_404(slug)
+    campaign, version = _public_campaign_or_404(slug)
     try:
-        rows = cached_board(campaign, today=local_date(now()), **_board_request(campaign))
+        rows = cached_board(campaign, today=local_date(now()), version=version, **_board_request(campaign))
     except Refused as refusal:
         return jsonify(error="bad_parameter", message=" ".join(refusal.messages)), 400
     return jsonify(
@@ -176,12 +178,12 @@ def _value_label(level: str, metric: str) -> str:
 @bp.route("/campaigns/<slug>/leaderboard")
 @public
 def page(slug: str):
-    campaign = _public_campaign_or_404(slug)
+    campaign, version = _public_campaign_or_404(slug)
     problems, rows, params = [], [], {}
     viewer, standing = _viewer(), None
     try:
         params = _board_request(campaign)
-        rows = cached_board(campaign, today=local_date(now()), **params)
+        rows = cached_board(campaign, today=local_date(now()), version=version, **params)
         standing = _my_standing(campaign, viewer, params, rows) if viewer else None
     except Refused as refusal:
         problems = refusal.messages

@@ -88,12 +88,17 @@ class Contribution(Model):
             sqlite_where=text("beneficiary_hash IS NOT NULL AND status != 'rejected'"),
             postgresql_where=text("beneficiary_hash IS NOT NULL AND status != 'rejected'"),
         ),
+        # A leader's latest decisions (the review page) read down this, not a sort of the whole campaign.
+        Index("ix_contribution_decided", "decided_by_id", "decided_at"),
+        # A member's latest work in a campaign (the campaign page), read down this; it serves lookups by
+        # member too. With one index per column SQLite took the campaign's and sorted all of its rows.
+        Index("ix_contribution_member_latest", "member_id", "campaign_id", "occurred_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     activity_type_id: Mapped[int] = mapped_column(ForeignKey("activity_type.id"), index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     quantity: Mapped[int]
     # Points fixed when logged: changing an activity type's points later rewrites nothing.
     points: Mapped[int]

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from audit.services import record
 from domain.refusals import Refused
@@ -51,7 +52,12 @@ def create_screen(actor: User, campaign: Campaign, quiz: Quiz | None, rotate_sec
 
 
 def live_screen(token: str) -> ScreenLink | None:
-    return db.session.scalar(select(ScreenLink).where(ScreenLink.token == token))
+    """The screen of a token with its campaign and quiz, which every TV request reads, in one query."""
+    return db.session.scalar(
+        select(ScreenLink)
+        .where(ScreenLink.token == token)
+        .options(joinedload(ScreenLink.campaign), joinedload(ScreenLink.quiz))
+    )
 
 
 def revoke(actor: User, screen: ScreenLink, at: datetime) -> None:
@@ -136,12 +142,10 @@ def _panel_state(quiz_open: bool, event_id: int | None, at: datetime) -> str:
     return f"e{event_id}-{minute_of(at)}" if event_id is not None else "q"
 
 
-def quiz_panel_state(screen: ScreenLink, at: datetime) -> str:
-    """Changes exactly when the quiz corner must be redrawn: quiz opens or closes, a session opens or
-    closes, the code rotates. Not the code itself, which stays out of polled URLs and logs."""
-    if screen.quiz_id is None:
-        return ""
-    quiz, event = quiz_panel(screen, at)
+def quiz_panel_state(quiz: Quiz | None, event: EventSession | None, at: datetime) -> str:
+    """Of what quiz_panel found: changes exactly when the quiz corner must be redrawn: quiz opens or
+    closes, a session opens or closes, the code rotates. Not the code itself, which stays out of polled
+    URLs and logs."""
     return _panel_state(quiz is not None, event.id if event is not None else None, at)
 
 

@@ -1,3 +1,6 @@
+from datetime import datetime
+from functools import lru_cache
+
 import segno
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
@@ -98,8 +101,14 @@ def _flash_refusal(refusal: Refused) -> None:
         flash(text, "error")
 
 
+@lru_cache(maxsize=256)
+def _qr_svg(link: str, scale: int) -> str:
+    """A link as an inline QR: drawing one took a TV page ~30 ms, and a link's QR never changes."""
+    return segno.make(link, error="m").svg_inline(scale=scale, omitsize=True)
+
+
 def _link_qr(screen: ScreenLink) -> str:
-    return segno.make(public_url_for("screens.show", token=screen.token), error="m").svg_inline(scale=4, omitsize=True)
+    return _qr_svg(public_url_for("screens.show", token=screen.token), 4)
 
 
 @bp.route("/screens/<int:screen_id>/tv-code", methods=["POST"])
@@ -201,16 +210,14 @@ def _screen_or_disabled(token: str):
     return screen
 
 
-def _quiz_panel_context(screen: ScreenLink) -> dict:
-    """The quiz corner: with a session open, its code and a QR carrying it; else the plain quiz QR."""
-    at = now()
-    quiz, event = quiz_panel(screen, at)
+def _quiz_panel_context(quiz: Quiz | None, event: EventSession | None, at: datetime) -> dict:
+    """The quiz corner of what quiz_panel found: with a session open, its code and a QR carrying it;
+    else the plain quiz QR."""
     code = current_code(event, at) if event is not None else None
     qr = None
     if quiz is not None:
         extra = {"e": code} if code else {}
-        link = public_url_for("quizzes.join", slug=quiz.slug, **extra)
-        qr = segno.make(link, error="m").svg_inline(scale=6, omitsize=True)
+        qr = _qr_svg(public_url_for("quizzes.join", slug=quiz.slug, **extra), 6)
     return {"qr": qr, "code": code}
 
 
@@ -245,6 +252,7 @@ def _no_store(page: str):
 def show(token: str):
     screen = _screen_or_disabled(token)
     at = now()
+    quiz, event = quiz_panel(screen, at)
     return _no_store(
         render_template(
             "screens/screen.html",
@@ -252,8 +260,8 @@ def show(token: str):
             token=token,
             version=scores_version(screen.campaign_id),
             shown_at=int(at.timestamp()),
-            panel_state=quiz_panel_state(screen, at),
-            **_quiz_panel_context(screen),
+            panel_state=quiz_panel_state(quiz, event, at),
+            **_quiz_panel_context(quiz, event, at),
             **_board_context(screen, 0),
         )
     )
@@ -264,7 +272,9 @@ def show(token: str):
 def quiz_fragment(token: str):
     """The quiz corner alone, fetched when the poller says it changed and every minute besides."""
     screen = _screen_or_disabled(token)
-    return _no_store(render_template("screens/partials/quiz_panel.html", screen=screen, **_quiz_panel_context(screen)))
+    at = now()
+    context = _quiz_panel_context(*quiz_panel(screen, at), at)
+    return _no_store(render_template("screens/partials/quiz_panel.html", screen=screen, **context))
 
 
 @bp.route("/screen/<token>/board")

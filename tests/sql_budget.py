@@ -60,3 +60,39 @@ def nothing_is_locked() -> bool:
         finally:
             other.close()
     return free
+
+
+def query_plans(call) -> list[tuple[str, str]]:
+    """Each statement `call` runs, with the database's plan of it: EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
+    PostgreSQL with scans and sorts discouraged (a test's few rows would be scanned and sorted whatever
+    the indexes)."""
+    seen = []
+
+    def collect(_conn, _cursor, statement, parameters, _context, _executemany) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", collect)
+    try:
+        call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", collect)
+    connection = db.session.connection()
+    if db.engine.dialect.name == "sqlite":
+        return [
+            (
+                statement,
+                "\n".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)),
+            )
+            for statement, parameters in seen
+        ]
+    for method in ("seqscan", "bitmapscan", "sort"):  # sorts only where no index gives the order
+        connection.exec_driver_sql(f"SET LOCAL enable_{method} = off")
+    return [
+        (statement, "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)))
+        for statement, parameters in seen
+    ]
+
+
+def read_down_index(plan: str, index: str) -> bool:
+    """The plan walks `index` and sorts nothing itself."""
+    return index in plan and "TEMP B-TREE" not in plan and "Sort" not in plan

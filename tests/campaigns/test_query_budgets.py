@@ -7,11 +7,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from campaigns.services import recently_approved
 from core.privacy import keyed_hash
 from models import AuditEntry, BadgeAward, Contribution, LedgerEntry, MemberScore, OutcomeCount, UnitScore, db
 from scoring import verify
 from tests.conftest import csrf_from, login
-from tests.sql_budget import request_statements
+from tests.sql_budget import query_plans, read_down_index, request_statements
 
 BULK_APPROVAL_BUDGET = 20
 REVIEW_PAGE_BUDGET = 10
@@ -162,3 +163,29 @@ def test_bulk_approval_with_someone_outside_the_scope_is_refused_whole(app, peop
     assert response.status_code == 403
     assert _count(Contribution, Contribution.status == "pending") == 2
     assert _count(LedgerEntry) == _count(AuditEntry, AuditEntry.action == "contribution.approve") == 0
+
+
+def test_what_a_leader_approved_last_is_read_down_an_index(app, people, tree, make_unit, make_user, make_campaign):
+    """Not a sort of every approved contribution: the review page would grow with the campaign."""
+    campaigns = [make_campaign(), make_campaign(template="paperless_week")]
+    items = _pending(campaigns, _members(make_user, make_unit, tree, 4), 8)
+    leader, token = _leader(app)
+    leader.post("/review/approve-selected", data={"csrf_token": token, "ids": [str(item.id) for item in items[:5]]})
+    actor = people["leader1"]
+    [plan] = [
+        plan for statement, plan in query_plans(lambda: recently_approved(actor)) if "FROM contribution" in statement
+    ]
+    assert read_down_index(plan, "ix_contribution_decided"), plan
+    assert {item.id for item in recently_approved(actor)} == {item.id for item in items[:5]}
+
+
+def test_the_campaign_page_reads_the_members_latest_work_down_an_index(
+    client, people, tree, make_unit, make_user, make_campaign
+):
+    """Not a sort of every contribution of the campaign, which grows with everyone's work."""
+    campaign = make_campaign()
+    _pending([campaign], [people["member"], people["member2"]], 6)
+    login(client, "member")
+    plans = query_plans(lambda: client.get(f"/campaigns/{campaign.slug}"))
+    [plan] = [plan for statement, plan in plans if "FROM contribution" in statement and "occurred_on DESC" in statement]
+    assert read_down_index(plan, "ix_contribution_member_latest"), plan

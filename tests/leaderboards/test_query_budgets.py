@@ -4,9 +4,10 @@ each reading through a LIMIT."""
 import re
 from datetime import date
 
+from leaderboards.services import member_position
 from models import db
 from scoring import Award, award_many
-from tests.sql_budget import request_statements
+from tests.sql_budget import query_plans, request_statements
 
 BOARDS = [
     (level, metric, period)
@@ -64,3 +65,57 @@ def test_a_board_costs_the_same_at_10_and_at_200_quarters(client, people, tree, 
         assert len(statements) == len(small[board]), board
         reads = [statement for statement in statements if AGGREGATES.search(statement)]
         assert reads and all("LIMIT" in statement for statement in reads), (board, reads)
+
+
+def _member_points(campaign, points: dict) -> None:
+    award_many(
+        [
+            Award(
+                campaign.id,
+                "correction",
+                0,
+                amount,
+                date(2026, 11, 5),
+                member.home_unit.ancestor_ids,
+                member_id=member.id,
+            )
+            for member, amount in points.items()
+        ]
+    )
+    db.session.commit()
+
+
+def test_a_rank_in_a_campaign_over_the_whole_tree_is_counted_down_the_index_alone(
+    people, tree, make_campaign, make_unit, make_user
+):
+    """No lookup of each member above (the campaign page of a province campaign would grow with its
+    members); a campaign within one ward, or over one of several trees, still leaves out the others."""
+    province, ward = make_campaign(scope="DN", by="admin"), make_campaign(scope="W1")
+    points = {people["member"]: 10, people["teamlead"]: 30, people["member2"]: 20, people["admin"]: 50}
+    for campaign in (province, ward):
+        _member_points(campaign, points)
+    member = people["member"]
+    statements = [statement for statement, _plan in query_plans(lambda: member_position(province, member))]
+
+    assert not [statement for statement in statements if "member_score" in statement and "user_account" in statement]
+    assert (member_position(province, member).rank, member_position(province, member).of) == (4, 4)
+    assert (member_position(ward, member).rank, member_position(ward, member).of) == (2, 2)
+    far = make_user("far", "member", make_unit("HN", "province"))
+    _member_points(province, {far: 100})
+    assert (member_position(province, member).rank, member_position(province, member).of) == (4, 4)
+
+
+def test_a_cached_top_ten_is_one_statement_that_reads_the_version(client, people, tree, make_campaign, make_unit):
+    """The most read request: the campaign and its scores version in one statement, and no other while the
+    version is unchanged; the first read after a write is fresh."""
+    campaign = make_campaign()
+    members = [people["member"]]
+    _quarters_scoring(campaign, make_unit, tree, members, 0, 3)
+    path = f"/api/v1/campaigns/{campaign.slug}/leaderboard?level=quarter&limit=10"
+    client.get(path)
+    response, statements = request_statements(client, "GET", path)
+
+    assert response.status_code == 200 and response.json[0]["unit_code"] == "QN2"
+    assert len(statements) == 1 and "score_version" in statements[0], statements
+    _quarters_scoring(campaign, make_unit, tree, members, 3, 1)
+    assert client.get(path).json[0]["unit_code"] == "QN3"
