@@ -12,15 +12,17 @@ from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from tests.e2e.conftest import PHONE, open_context, screenshot
 
 
-def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
+def _open_quiz(people, tree, title: str):
+    """A five-question quiz of ward W1, open since an hour ago, for three more hours."""
     seed_question_bank()
-    quiz = create_quiz(
-        people["leader1"],
-        QuizFields(
-            "An toàn trên mạng", tree["W1"], None, 5, 180, 2, now() - timedelta(hours=1), now() + timedelta(hours=3)
-        ),
-    )
+    fields = QuizFields(title, tree["W1"], None, 5, 180, 2, now() - timedelta(hours=1), now() + timedelta(hours=3))
+    quiz = create_quiz(people["leader1"], fields)
     db.session.commit()
+    return quiz
+
+
+def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
+    quiz = _open_quiz(people, tree, "An toàn trên mạng")
     context = open_context(browser, viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
     phone = context.new_page()
     phone.goto(f"{live_server}/q/{quiz.slug}?u=Q1")
@@ -69,14 +71,7 @@ def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
 
 
 def test_the_countdown_runs_from_the_servers_deadline_and_ends_in_a_short_message(browser, live_server, people, tree):
-    seed_question_bank()
-    quiz = create_quiz(
-        people["leader1"],
-        QuizFields(
-            "Lừa đảo qua mạng", tree["W1"], None, 5, 180, 2, now() - timedelta(hours=1), now() + timedelta(hours=3)
-        ),
-    )
-    db.session.commit()
+    quiz = _open_quiz(people, tree, "Lừa đảo qua mạng")
     phone = open_context(browser, viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True).new_page()
     phone.goto(f"{live_server}/q/{quiz.slug}?u=Q1")
     phone.get_by_label("Tên của bạn").fill("Anh Minh")
