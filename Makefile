@@ -53,13 +53,16 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/xenon --max-absolute C --exclude "demo/*,tests/*,migrations/*,bench/*,.venv/*" .
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-dev translations e2e-deps lint
-	$(BIN)/python -m pytest
+# The suite in TEST_WORKERS processes (pytest-xdist), each on a database of its own: a SQLite file each, or on
+# TEST_DATABASE_URL's server one database per worker, its name suffixed _gw0, _gw1... (tests/conftest.py).
+TEST_WORKERS ?= 2
 
-# While working: all but the browser journeys and the few slow tests (markers: tests/conftest.py), in two
-# processes on SQLite (each its own database file); in one on TEST_DATABASE_URL, which they would share.
+test: $(VENV)/.installed-dev translations e2e-deps lint
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+
+# While working: all but the browser journeys and the few slow tests (markers: tests/conftest.py).
 test-fast: $(VENV)/.installed-dev translations
-	$(BIN)/python -m pytest -q -m "not browser and not slow" -n $(if $(TEST_DATABASE_URL),0,2)
+	$(BIN)/python -m pytest -q -m "not browser and not slow" -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) instance/thidua.db* .pytest_cache

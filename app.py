@@ -19,9 +19,14 @@ from core.i18n import remember_language, select_locale
 from core.scheduler import scheduler_command, start_embedded_scheduler
 from demo.commands import seed_demo
 from leaderboards.views import bp as leaderboards_bp
+from live.views import bp as live_bp
 from models import db
+from notifications.views import bp as notifications_bp
+from plans.views import bp as plans_bp
 from quizzes.views import bp as quizzes_bp
+from reports.views import bp as reports_bp
 from screens.views import bp as screens_bp
+from sharing.views import bp as sharing_bp
 from training.views import bp as training_bp
 from web.assets import init_assets
 from web.commands import backup_command, restore_command, verify_scores
@@ -62,6 +67,11 @@ def create_app(config: dict | None = None) -> Flask:
         quizzes_bp,
         leaderboards_bp,
         screens_bp,
+        live_bp,
+        notifications_bp,
+        reports_bp,
+        plans_bp,
+        sharing_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(admin_bp, url_prefix="/admin")

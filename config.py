@@ -206,4 +206,11 @@ def config_from_env(instance_path: str) -> dict:
         "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(Path(instance_path) / "backups"),
         # One JSON object per log line for a log collector (web/logs.py); readable text while developing.
         "LOG_FORMAT": _log_format(os.environ.get("LOG_FORMAT") or ("json" if production else "text")),
+        # Notifications by e-mail too (notifications/mail.py), sent by the scheduler; no host, no e-mail.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "ThiĐua <thidua@localhost>"),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "1") == "1",
     }

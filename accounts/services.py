@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
@@ -23,6 +23,7 @@ from core.privacy import is_valid_phone, keyed_hash, normalise_phone
 from domain.enums import Role
 from models import BadgeAward, Campaign, Completion, Contribution, MemberScore, Unit, User, db
 from models.accounts import new_session_nonce
+from models.notifications import NotificationAddress
 from scoring import bump_versions_scoped_at
 
 MIN_PASSWORD_LENGTH = 8
@@ -509,6 +510,7 @@ def erase_personal_data(user: User) -> list[str]:
     user.public_name_consent_at = None
     if user.must_change_password:
         user.one_time_password_expires_at = None
+    db.session.execute(delete(NotificationAddress).where(NotificationAddress.user_id == user.id))
     deactivate_user(user)
     photos = []
     for contribution in db.session.scalars(select(Contribution).where(Contribution.member_id == user.id)):
@@ -555,6 +557,9 @@ def personal_data(user: User) -> dict:
             "phone_hash_on_file": user.phone_hash is not None,
             "public_name_consent": user.public_name_consent,
             "public_name_consent_at": user.public_name_consent_at.isoformat() if user.public_name_consent_at else None,
+            "notification_email": db.session.scalar(
+                select(NotificationAddress.address).where(NotificationAddress.user_id == user.id)
+            ),
         },
         "contributions": [
             {

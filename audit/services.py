@@ -38,6 +38,7 @@ ACTIONS = {
     "campaign.extend": _l("Đã gia hạn chiến dịch"),
     "campaign.end": _l("Đã kết thúc sớm chiến dịch"),
     "campaign.archive": _l("Đã lưu trữ chiến dịch"),
+    "campaign.edit": _l("Đã sửa chiến dịch"),
     "activity.save": _l("Đã lưu hoạt động của chiến dịch"),
     "screen.create": _l("Đã tạo màn hình sự kiện"),
     "screen.revoke": _l("Đã thu hồi màn hình sự kiện"),
@@ -46,7 +47,15 @@ ACTIONS = {
     "event.open": _l("Đã mở phiên sự kiện"),
     "event.close": _l("Đã đóng phiên sự kiện"),
     "quiz.create": _l("Đã tạo bài kiểm tra"),
+    "live.create": _l("Đã tạo phiên đố vui trực tiếp"),
+    "live.step": _l("Đã chuyển bước phiên đố vui trực tiếp"),
+    "live.end": _l("Đã kết thúc phiên đố vui trực tiếp và ghi điểm"),
     "questions.import": _l("Đã nhập câu hỏi"),
+    "plan.save": _l("Đã lưu kế hoạch hành động"),
+    "plan.delete": _l("Đã xoá kế hoạch hành động"),
+    "plan_target.save": _l("Đã lưu chỉ tiêu của kế hoạch"),
+    "plan_target.delete": _l("Đã xoá chỉ tiêu của kế hoạch"),
+    "plan_target.figure": _l("Đã nhập số liệu chỉ tiêu kèm minh chứng"),
     "export": _l("Đã xuất dữ liệu"),
 }
 PAGE_SIZE = 100

@@ -64,13 +64,19 @@ def grant_many(earned: list[Earned], at: datetime) -> set[tuple[int, str, str]]:
     )
     new = {tuple(row) for row in db.session.execute(statement, rows)}
     notices = [
-        {"user_id": item.member_id, "kind": f"badge:{item.kind}", "campaign_id": item.campaign_id, "created_at": at}
+        {
+            "user_id": item.member_id,
+            "kind": f"badge:{item.kind}",
+            "subject": f"campaign:{item.campaign_id}",
+            "campaign_id": item.campaign_id,
+            "created_at": at,
+        }
         for item in earned
         if item.member_id is not None and (item.campaign_id, item.kind, item.subject) in new
     ]
     if notices:
         db.session.execute(
-            _insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "kind", "campaign_id"]), notices
+            _insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "kind", "subject"]), notices
         )
     return new
 

@@ -50,6 +50,14 @@ class CampaignForm(Form):
     ends_at = DateTimeLocalField(_l("Kết thúc"), format=DATETIME_FORMAT, validators=[InputRequired(), plausible_year])
 
 
+class CampaignEditForm(Form):
+    title = StringField(_l("Tên chiến dịch"), validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField(_l("Mô tả"), validators=[Length(max=4000)])
+    starts_at = DateTimeLocalField(_l("Bắt đầu"), format=DATETIME_FORMAT, validators=[InputRequired(), plausible_year])
+    ends_at = DateTimeLocalField(_l("Kết thúc"), format=DATETIME_FORMAT, validators=[InputRequired(), plausible_year])
+    end_now = BooleanField(_l("Kết thúc ngay bây giờ (kết quả được chốt)"))
+
+
 class ExtendForm(Form):
     ends_at = DateTimeLocalField(
         _l("Kết thúc mới"), format=DATETIME_FORMAT, validators=[InputRequired(), plausible_year]

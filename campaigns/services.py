@@ -9,7 +9,7 @@ from datetime import date, datetime
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -17,7 +17,7 @@ from audit.services import entry as audit_entry
 from audit.services import record, record_many
 from badges.services import check_contribution_badges_many
 from campaigns.presets import PRESETS
-from core.access import managed_members_clause, may_manage_unit, may_manage_user
+from core.access import managed_members_clause, managed_units_clause, may_manage_unit, may_manage_user
 from core.privacy import keyed_hash, masked
 from core.text import ascii_slug
 from domain.campaigns import (
@@ -41,6 +41,7 @@ from domain.contributions import (
 from domain.enums import CampaignStatus, CapWindow, ContributionStatus, LedgerCause, Role, UnitKind
 from domain.refusals import Refused
 from models import ActivityType, Campaign, Contribution, ScoreVersion, Unit, User, db
+from notifications.services import notify_contributions_decided
 from scoring import Award, award, award_many, bump_versions, credited_unit_ids, reverse_cause
 
 STATUS_LABELS = {
@@ -142,13 +143,19 @@ def campaign_problems(actor: User, fields: CampaignFields, at: datetime) -> list
         problems.append(_("Bạn không quản lý đơn vị %(code)s.", code=fields.scope_unit.code))
     if not fields.ranked_kinds or set(fields.ranked_kinds) - set(RANKABLE_KINDS):
         problems.append(_("Hãy chọn ít nhất một cấp được xếp hạng."))
-    if fields.ends_at <= fields.starts_at:
-        problems.append(_("Thời điểm kết thúc phải sau thời điểm bắt đầu."))
-    elif too_long(fields.starts_at, fields.ends_at):
-        problems.append(_("Một chiến dịch kéo dài tối đa %(n)d ngày.", n=MAX_CAMPAIGN_DAYS))
+    problems += _span_problems(fields.starts_at, fields.ends_at)
     if fields.ends_at <= at:
         problems.append(_("Thời điểm kết thúc đã qua."))
     return problems
+
+
+def _span_problems(starts_at: datetime, ends_at: datetime) -> list[str]:
+    """What is wrong with a campaign running from one moment to the other, if anything."""
+    if ends_at <= starts_at:
+        return [_("Thời điểm kết thúc phải sau thời điểm bắt đầu.")]
+    if too_long(starts_at, ends_at):
+        return [_("Một chiến dịch kéo dài tối đa %(n)d ngày.", n=MAX_CAMPAIGN_DAYS)]
+    return []
 
 
 def _unique_slug(title: str) -> str:
@@ -247,6 +254,89 @@ def archive(actor: User, campaign: Campaign, at: datetime) -> None:
     before = _campaign_facts(campaign)
     campaign.archived_at = at
     _record_campaign_change(actor, "campaign.archive", campaign, before, at)
+
+
+# --- editing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CampaignEdit:
+    """What an edit may change. `end_now` ends an active campaign at the moment of the edit."""
+
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    end_now: bool = False
+
+
+def edit_refusal(campaign: Campaign, at: datetime) -> str | None:
+    """Why nothing of this campaign may be edited any more: its results are history once it has ended."""
+    if campaign_status(campaign, at) in (CampaignStatus.ENDED, CampaignStatus.ARCHIVED):
+        return _("Chiến dịch đã kết thúc, không sửa được nữa.")
+    return None
+
+
+def _same_minute(first: datetime, second: datetime) -> bool:
+    """The form shows minutes: a moment sent back as shown is the same moment."""
+    return first.replace(second=0, microsecond=0) == second.replace(second=0, microsecond=0)
+
+
+def _edit_date_problems(campaign: Campaign, edit: CampaignEdit, at: datetime) -> list[str]:
+    started = campaign_status(campaign, at) == CampaignStatus.ACTIVE
+    start_moved = not _same_minute(edit.starts_at, campaign.starts_at)
+    problems = []
+    if start_moved and started:
+        # Work already logged and credited dates from the start: moving it would rewrite history.
+        problems.append(_("Chiến dịch đã bắt đầu, không đổi được thời điểm bắt đầu."))
+    elif start_moved and edit.starts_at < at:
+        problems.append(_("Thời điểm bắt đầu mới đã qua."))
+    if edit.end_now:
+        if not started:
+            problems.append(str(_LIFECYCLE_MESSAGES[LifecycleRefusal.NOT_ACTIVE]))
+        return problems
+    problems += _span_problems(edit.starts_at, edit.ends_at)
+    if edit.ends_at <= at:
+        problems.append(_("Thời điểm kết thúc đã qua. Muốn dừng ngay, hãy chọn “Kết thúc ngay”."))
+    return problems
+
+
+def edit_problems(campaign: Campaign, edit: CampaignEdit, at: datetime) -> list[str]:
+    """Every reason this edit cannot be saved now."""
+    refusal = edit_refusal(campaign, at)
+    if refusal is not None:
+        return [refusal]
+    problems = []
+    if not 3 <= len(edit.title.strip()) <= 160:
+        problems.append(_("Tên chiến dịch cần từ 3 đến 160 ký tự."))
+    if len(edit.description) > 4000:
+        problems.append(_("Mô tả dài tối đa 4.000 ký tự."))
+    return problems + _edit_date_problems(campaign, edit, at)
+
+
+def _edit_facts(campaign: Campaign) -> dict:
+    return _campaign_facts(campaign) | {"description": campaign.description}
+
+
+def edit_campaign(actor: User, campaign: Campaign, edit: CampaignEdit, at: datetime) -> None:
+    """Change a campaign's words and dates before it ends, in one audit entry with before and after;
+    raises Refused, having changed nothing, with every problem. Activities are edited on their own."""
+    problems = edit_problems(campaign, edit, at)
+    if problems:
+        raise Refused(*problems)
+    before = _edit_facts(campaign)
+    campaign.title = edit.title.strip()
+    campaign.description = edit.description.strip()
+    # A moment shown and sent back unchanged keeps its seconds.
+    if not _same_minute(edit.starts_at, campaign.starts_at):
+        campaign.starts_at = edit.starts_at
+    if edit.end_now:
+        campaign.ends_at = at  # the scheduler freezes the results, as after "end early"
+    elif not _same_minute(edit.ends_at, campaign.ends_at):
+        campaign.ends_at = edit.ends_at
+    after = _edit_facts(campaign)
+    if after != before:
+        record(actor, "campaign.edit", campaign, campaign.scope_unit, before=before, after=after, at=at)
 
 
 # --- activity types --------------------------------------------------------------------------
@@ -722,6 +812,7 @@ def approve_many(actor: User, contributions: Sequence[Contribution], at: datetim
         entries.append(_decision_entry(actor, "contribution.approve", contribution, before, at))
         outcome.approved.append(contribution)
     record_many(entries)
+    notify_contributions_decided(outcome.approved, at)
     credit_approved(outcome.approved, at)
     return outcome
 
@@ -749,6 +840,7 @@ def reject(actor: User, contribution: Contribution, reason: str, at: datetime) -
     contribution.decided_by = actor
     contribution.decided_at = at
     _record_decision(actor, "contribution.reject", contribution, before, at)
+    notify_contributions_decided([contribution], at)
 
 
 def correct(actor: User, contribution: Contribution, quantity: int, reason: str, at: datetime) -> None:
@@ -800,23 +892,73 @@ def contributions_for_decision(ids: list[int]) -> list[Contribution]:
     return list(db.session.scalars(query.options(*_DECISION_LOADS)))
 
 
-def review_queue(actor: User, campaign: Campaign | None = None, limit: int = 100) -> list[Contribution]:
-    """Pending contributions of the people this actor manages, oldest first, in one query."""
+def _waiting_for(actor: User) -> list:
+    """The conditions on a contribution (joined to its member) that put it in this actor's queue."""
+    return [
+        Contribution.status == ContributionStatus.PENDING,
+        managed_members_clause(actor),
+        Contribution.member_id != actor.id,
+    ]
+
+
+def _in_unit(unit: Unit):
+    """The member lives in the unit's subtree, or belongs to a team or youth union inside it."""
+    subtree = select(Unit.id).where(Unit.path.like(f"{unit.path}%"))
+    return or_(User.home_unit_id.in_(subtree), User.team_id.in_(subtree), User.youth_union_id.in_(subtree))
+
+
+def review_queue(
+    actor: User, campaign: Campaign | None = None, unit: Unit | None = None, limit: int = 100
+) -> list[Contribution]:
+    """Pending contributions of the people this actor manages, oldest first, in one query; optionally of
+    one campaign and of the members of one unit."""
     query = (
         select(Contribution)
         .join(Contribution.member)
-        .where(
-            Contribution.status == ContributionStatus.PENDING,
-            managed_members_clause(actor),
-            Contribution.member_id != actor.id,
-        )
+        .where(*_waiting_for(actor))
         .order_by(Contribution.created_at, Contribution.id)
         .limit(limit)
         .options(*_DECISION_LOADS)
     )
     if campaign is not None:
         query = query.where(Contribution.campaign_id == campaign.id)
+    if unit is not None:
+        query = query.where(_in_unit(unit))
     return list(db.session.scalars(query))
+
+
+def waiting_count(actor: User) -> int:
+    """How many contributions wait for this actor's decision (one COUNT, scoped like the queue)."""
+    query = select(func.count()).select_from(Contribution).join(Contribution.member).where(*_waiting_for(actor))
+    return db.session.execute(query).scalar_one()
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the review queue can be narrowed to: the campaigns and units with work waiting for the actor."""
+
+    campaigns: list[tuple[str, str]]  # (slug, title)
+    units: list[tuple[str, str]]  # (code, name)
+
+
+def queue_filters(actor: User) -> QueueFilters:
+    """The campaigns, and the home units and teams of the members, with work waiting: two queries."""
+    waiting = select(Contribution.campaign_id).join(Contribution.member).where(*_waiting_for(actor))
+    campaigns = db.session.execute(
+        select(Campaign.slug, Campaign.title).where(Campaign.id.in_(waiting)).order_by(Campaign.starts_at.desc())
+    ).all()
+    members = select(Contribution.member_id).join(Contribution.member).where(*_waiting_for(actor))
+    of_members = or_(
+        Unit.id.in_(select(User.home_unit_id).where(User.id.in_(members))),
+        Unit.id.in_(select(User.team_id).where(User.id.in_(members))),
+    )
+    units = db.session.execute(select(Unit.code, Unit.name).where(of_members).order_by(Unit.path).limit(300)).all()
+    return QueueFilters([(slug, title) for slug, title in campaigns], [(code, name) for code, name in units])
+
+
+def managed_unit(actor: User, code: str) -> Unit | None:
+    """The unit of this code when the actor manages it, else None."""
+    return db.session.scalar(select(Unit).where(Unit.code == code, managed_units_clause(actor)))
 
 
 def recently_approved(actor: User, limit: int = 20) -> list[Contribution]:

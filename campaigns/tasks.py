@@ -5,9 +5,7 @@ deletes, once an hour, the evidence photos that no contribution names."""
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import func, literal, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from badges.services import award_top_three
@@ -19,12 +17,11 @@ from models import (
     Campaign,
     CampaignResult,
     MemberScore,
-    Notification,
     Unit,
     UnitScore,
-    User,
     db,
 )
+from notifications.services import Kind, notify_members_in_scope
 from scoring import competition_ranks
 
 TOP_MEMBERS = 100
@@ -33,23 +30,8 @@ PHOTO_SWEEP_EVERY = timedelta(hours=1)
 _PHOTOS_SWEPT_AT = "campaigns_photos_swept_at"
 
 
-def _notify_members_in_scope(campaign: Campaign, kind: str, at: datetime) -> None:
-    """One notification per active member whose home unit lies in the scope; repeats add nothing."""
-    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    members = (
-        select(User.id, literal(kind), literal(campaign.id), literal(at, type_=Notification.created_at.type))
-        .join(Unit, Unit.id == User.home_unit_id)
-        .where(User.active.is_(True), Unit.path.like(f"{campaign.scope_unit.path}%"))
-    )
-    db.session.execute(
-        insert(Notification)
-        .from_select(["user_id", "kind", "campaign_id", "created_at"], members)
-        .on_conflict_do_nothing(index_elements=["user_id", "kind", "campaign_id"])
-    )
-
-
 def announce_start(campaign: Campaign, at: datetime) -> None:
-    _notify_members_in_scope(campaign, "campaign_started", at)
+    notify_members_in_scope(campaign, Kind.CAMPAIGN_STARTED, f"campaign:{campaign.id}", at)
     campaign.start_notified_at = at
 
 
@@ -94,7 +76,7 @@ def freeze_results(campaign: Campaign, at: datetime) -> bool:
             db.session.add(CampaignResult(campaign_id=campaign.id, frozen_at=at, standings=standings))
     except IntegrityError:
         return False  # a second scheduler got there first: its snapshot stands
-    _notify_members_in_scope(campaign, "campaign_ended", at)
+    notify_members_in_scope(campaign, Kind.CAMPAIGN_ENDED, f"campaign:{campaign.id}", at)
     award_top_three(campaign, standings, at)
     return True
 

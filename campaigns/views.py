@@ -1,13 +1,22 @@
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from badges.services import BADGE_LABELS
-from campaigns.forms import ActivityForm, CampaignForm, CorrectionForm, DecisionForm, ExtendForm, LogForm
+from campaigns.forms import (
+    ActivityForm,
+    CampaignEditForm,
+    CampaignForm,
+    CorrectionForm,
+    DecisionForm,
+    ExtendForm,
+    LogForm,
+)
 from campaigns.photos import (
     MAX_BYTES,
     KeptPhoto,
@@ -24,6 +33,7 @@ from campaigns.services import (
     CONTRIBUTION_STATUS_LABELS,
     STATUS_LABELS,
     ActivityFields,
+    CampaignEdit,
     CampaignFields,
     LogRequest,
     activity_problems,
@@ -36,12 +46,16 @@ from campaigns.services import (
     contributions_for_decision,
     correct,
     create_campaign,
+    edit_campaign,
+    edit_refusal,
     end_early,
     extend,
     in_scope,
     log_contributions,
+    managed_unit,
     may_run_campaign,
     publish,
+    queue_filters,
     recently_approved,
     reject,
     review_queue,
@@ -54,7 +68,7 @@ from core.i18n import in_language
 from core.rendering import render_page
 from domain.refusals import Refused
 from leaderboards.services import member_position, unit_position
-from models import ActivityType, Campaign, Contribution, MemberScore, Notification, Unit, db
+from models import ActivityType, Campaign, Contribution, MemberScore, Unit, db
 from models.units import WARD_KINDS
 
 bp = Blueprint("campaigns", __name__)
@@ -96,17 +110,7 @@ def _run_campaign_or_403(slug: str) -> Campaign:
 
 @bp.app_context_processor
 def campaign_helpers():
-    def unread_notifications() -> int:
-        if not current_user.is_authenticated:
-            return 0
-        return db.session.execute(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-        ).scalar_one()
-
     return {
-        "unread_notifications": unread_notifications,
         "status_of": lambda campaign: campaign_status(campaign, now()),
         "status_labels": STATUS_LABELS,
         "contribution_labels": CONTRIBUTION_STATUS_LABELS,
@@ -189,14 +193,17 @@ def detail(slug: str):
         )
     )
     today_local = local_date(now())
-    standing = campaign_status(campaign, now()) in ("active", "ended") and in_scope(current_user, campaign)
+    status = campaign_status(campaign, now())
+    may_run = may_run_campaign(current_user, campaign)
+    standing = status in ("active", "ended") and in_scope(current_user, campaign)
     return render_template(
         "campaigns/detail.html",
         my_rank=member_position(campaign, current_user) if standing else None,
         quarter_rank=unit_position(campaign, current_user.home_unit, today_local) if standing else None,
         campaign=campaign,
-        status=campaign_status(campaign, now()),
-        may_run=may_run_campaign(current_user, campaign),
+        status=status,
+        may_run=may_run,
+        may_edit=may_run and status in ("draft", "scheduled", "active"),
         may_log=in_scope(current_user, campaign),
         mine=mine,
         my_points=my_points or 0,
@@ -250,6 +257,56 @@ def extend_campaign(slug: str):
     )
 
 
+def _editable_or_redirect(campaign: Campaign):
+    """A redirect to the campaign with the reason when it may no longer be edited, else None."""
+    refusal = edit_refusal(campaign, now())
+    if refusal is None:
+        return None
+    flash(refusal, "error")
+    return redirect(url_for("campaigns.detail", slug=campaign.slug))
+
+
+def _edit_form(campaign: Campaign) -> CampaignEditForm:
+    form = CampaignEditForm()
+    if request.method == "GET":
+        form.title.data, form.description.data = campaign.title, campaign.description
+        form.starts_at.data = to_local(campaign.starts_at).replace(tzinfo=None, second=0, microsecond=0)
+        form.ends_at.data = to_local(campaign.ends_at).replace(tzinfo=None, second=0, microsecond=0)
+    return form
+
+
+@bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
+@roles(*RUNNERS)
+def edit(slug: str):
+    campaign = _run_campaign_or_403(slug)
+    refused = _editable_or_redirect(campaign)
+    if refused is not None:
+        return refused
+    form = _edit_form(campaign)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        changes = CampaignEdit(
+            title=form.title.data or "",
+            description=form.description.data or "",
+            starts_at=from_local(form.starts_at.data),
+            ends_at=from_local(form.ends_at.data),
+            end_now=form.end_now.data,
+        )
+        try:
+            edit_campaign(current_user, campaign, changes, now())
+        except Refused as refusal:
+            db.session.rollback()
+            problems = refusal.messages
+        else:
+            db.session.commit()
+            flash(_("Đã lưu thay đổi của chiến dịch."), "success")
+            return redirect(url_for("campaigns.detail", slug=campaign.slug))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "campaigns/edit.html", form=form, problems=problems, campaign=campaign, status=campaign_status(campaign, now())
+    ), status
+
+
 def _activity_fields(form: ActivityForm) -> ActivityFields:
     return ActivityFields(
         name=form.name.data or "",
@@ -273,6 +330,9 @@ def _activity_fields(form: ActivityForm) -> ActivityFields:
 @roles(*RUNNERS)
 def edit_activity(slug: str, activity_id: int | None = None):
     campaign = _run_campaign_or_403(slug)
+    refused = _editable_or_redirect(campaign)
+    if refused is not None:
+        return refused
     activity = None
     if activity_id is not None:
         activity = db.session.get(ActivityType, activity_id)
@@ -468,15 +528,32 @@ def _stored_photo(upload) -> tuple[str | None, str | None]:
         return None, str(refusal)
 
 
+def _queue_arguments() -> dict[str, Any]:
+    """The review queue's filters as sent (campaign slug, unit code), kept across decisions."""
+    return {name: value for name in ("campaign", "unit") if (value := request.args.get(name, "")[:80])}
+
+
+def _back_to_queue():
+    return redirect(url_for("campaigns.review", **_queue_arguments()))
+
+
 @bp.route("/review")
 @roles(*VERIFIERS)
 def review():
-    campaign = _visible_campaign_or_404(request.args["campaign"]) if request.args.get("campaign") else None
+    arguments = _queue_arguments()
+    campaign = _visible_campaign_or_404(arguments["campaign"]) if "campaign" in arguments else None
+    unit = managed_unit(current_user, arguments["unit"]) if "unit" in arguments else None
+    if "unit" in arguments and unit is None:
+        abort(404)
+    queue = review_queue(current_user, campaign, unit)
     return render_template(
         "campaigns/review.html",
-        queue=review_queue(current_user, campaign),
+        queue=queue,
         recent=recently_approved(current_user),
         campaign=campaign,
+        unit=unit,
+        filters=queue_filters(current_user),
+        arguments=arguments,
         decision_form=DecisionForm(),
         correction_form=CorrectionForm(),
     )
@@ -500,10 +577,14 @@ def _decide(contribution_id: int, decision, done_message: str):
     # HTMX swaps the queue item for its outcome; without JavaScript, back to the queue.
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
         return render_template(
-            "campaigns/partials/review_item.html", item=contribution, done_message=message, done_category=category
+            "campaigns/partials/review_item.html",
+            item=contribution,
+            done_message=message,
+            done_category=category,
+            arguments=_queue_arguments(),
         )
     flash(message, category)
-    return redirect(url_for("campaigns.review"))
+    return _back_to_queue()
 
 
 @bp.route("/review/<int:contribution_id>/approve", methods=["POST"])
@@ -535,14 +616,19 @@ def correct_contribution(contribution_id: int):
 @bp.route("/review/approve-selected", methods=["POST"])
 @roles(*VERIFIERS)
 def approve_selected():
-    ids = [row_id for row_id in map(_parse_id, request.form.getlist("ids")) if row_id is not None]
+    # "Every item on this page" is a checkbox, so it works without JavaScript: the page lists its items.
+    chosen = request.form.getlist("page_ids" if request.form.get("all_on_page") else "ids")
+    ids = [row_id for row_id in map(_parse_id, chosen) if row_id is not None]
+    if not ids:
+        flash(_("Hãy chọn ít nhất một mục để duyệt."), "error")
+        return _back_to_queue()
     outcome = approve_many(current_user, contributions_for_decision(ids), now())
     if outcome.outside_scope:
         db.session.rollback()
         abort(403)
     db.session.commit()
     flash(_("Đã duyệt %(n)d đóng góp.", n=len(outcome.approved)), "success")
-    return redirect(url_for("campaigns.review"))
+    return _back_to_queue()
 
 
 @bp.route("/evidence/<name>")
@@ -563,27 +649,3 @@ def evidence(name: str):
     # The bytes never change under a name: a revalidation costs a 304 instead of the photo again.
     response.add_etag()
     return response.make_conditional(request)
-
-
-@bp.route("/notifications")
-@signed_in
-def notifications():
-    items = db.session.scalars(
-        select(Notification)
-        .where(Notification.user_id == current_user.id)
-        .order_by(Notification.created_at.desc())
-        .limit(50)
-    ).all()
-    return render_template("campaigns/notifications.html", items=items)
-
-
-@bp.route("/notifications/read", methods=["POST"])
-@signed_in
-def mark_notifications_read():
-    db.session.execute(
-        update(Notification)
-        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-        .values(read_at=now())
-    )
-    db.session.commit()
-    return redirect(url_for("campaigns.notifications"))

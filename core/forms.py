@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from core.i18n import current_language
+from domain.refusals import Refused
 
 WTFORMS_VI = {
     "This field is required.": "Trường này là bắt buộc.",
@@ -44,6 +45,17 @@ class Form(FlaskForm):
     class Meta:
         def get_translations(self, form):
             return WtformsMessages()
+
+
+def attach_refusal(form: FlaskForm, refusal: Refused) -> list[str]:
+    """Put each message the rules tied to a field on that field (shown beside it, linked from the error
+    summary); the messages tied to no field of this form, for the summary alone."""
+    attached = []
+    for name, messages in refusal.fields.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, *messages]
+            attached += messages
+    return [message for message in refusal.messages if message not in attached]
 
 
 class ImportForm(Form):

@@ -66,6 +66,7 @@ JOBS = {
     # Quizzes: finish attempts whose time ran out (GET never writes) and erase details past retention.
     "quiz-upkeep": "quizzes.tasks:sweep",
     "board-snapshots": "leaderboards.tasks:sweep",  # last night's ranks, once a day after local midnight
+    "notifications": "notifications.tasks:sweep",  # reminders, leaders' digests, retention, the e-mail outbox
 }
 
 # How long a claim waits for the lease row's lock on PostgreSQL before standing by until its next try.

@@ -10,6 +10,7 @@ from core.clock import now
 from demo.campaigns import add_demo_contributions, seed_demo_campaigns, seed_demo_quiz
 from demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed_demo_data
 from models import Unit, db, immediate_transactions
+from plans.demo import seed_demo_plan
 from quizzes.services import seed_question_bank
 from training.services import seed_courses
 
@@ -42,6 +43,7 @@ def seed_demo(scale: str, contributions: int, if_empty: bool) -> None:
             seed_courses()
             seed_question_bank()
             new_campaigns = seed_demo_campaigns(at)
+            seed_demo_plan(at)
             seed_demo_quiz(at)
             db.session.commit()
             click.echo(f"Added {units} units, {users} users and {new_campaigns} campaigns ({scale} demo).")

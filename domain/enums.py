@@ -51,6 +51,7 @@ class LedgerCause(StrEnum):
 
     CONTRIBUTION = "contribution"
     QUIZ_ATTEMPT = "quiz_attempt"
+    LIVE_QUIZ = "live_quiz"  # cause_id: the live session, one row per quarter it credits
     COMPLETION = "completion"
     CORRECTION = "correction"
 

@@ -439,6 +439,17 @@ def unit_standing(campaign: Campaign, unit: Unit, level: str, metric: str, perio
     return _with_wards([standing], campaign.scope_unit)[0]
 
 
+def within_board(
+    campaign: Campaign, level: str, metric: str, within: Unit, today: date, version: int | None = None
+) -> list[BoardRow]:
+    """A unit's own board of one level over the whole campaign, best first (a leader's home reads its
+    bottom): the unit's subtree read whole, like a ward's own board, even when the unit is the
+    campaign's scope, and cached per scores version."""
+    _check_board_parameters(campaign, level, metric, "all")
+    key = ("within", *_version_key(campaign, version), level, metric, within.id, today)
+    return _memo(key, lambda: _unit_board(campaign, level, metric, "all", within, MAX_LIMIT, today))
+
+
 def public_name(user: User, shown: bool | None = None) -> str:
     """The name with the unit for members who agreed to show it; initials and unit for everyone else.
 

@@ -141,6 +141,9 @@ from models.accounts import User  # noqa: E402
 from models.audit import AuditEntry  # noqa: E402
 from models.badges import BadgeAward  # noqa: E402
 from models.campaigns import ActivityType, Campaign, CampaignResult, Contribution, Notification  # noqa: E402
+from models.live import LiveAnswer, LivePlayer, LiveSession  # noqa: E402
+from models.notifications import NotificationAddress, NotificationRun  # noqa: E402
+from models.plans import ActionPlan, PlanTarget  # noqa: E402
 from models.quizzes import Attempt, AttemptQuestion, Choice, Question, Quiz  # noqa: E402
 from models.scheduler import SchedulerLease  # noqa: E402
 from models.scoring import (  # noqa: E402
@@ -164,7 +167,9 @@ __all__ = [
     "immediate_transactions",
     "set_write_intent",
     "take_turns_on",
+    "ActionPlan",
     "ActivityType",
+    "PlanTarget",
     "AuditEntry",
     "BoardSnapshot",
     "Attempt",
@@ -174,6 +179,9 @@ __all__ = [
     "Completion",
     "Course",
     "EventSession",
+    "LiveAnswer",
+    "LivePlayer",
+    "LiveSession",
     "Question",
     "Quiz",
     "SchedulerLease",
@@ -187,6 +195,8 @@ __all__ = [
     "MemberDayScore",
     "MemberScore",
     "Notification",
+    "NotificationAddress",
+    "NotificationRun",
     "OutcomeCount",
     "OutcomeDayCount",
     "Unit",

@@ -128,14 +128,28 @@ class Contribution(Model):
 
 
 class Notification(Model):
-    __table_args__ = (UniqueConstraint("user_id", "kind", "campaign_id"),)
+    """Something to tell one person, kept as a kind and its parameters and worded when shown, in the
+    reader's language (notifications/messages.py). Once per user, kind and subject: a sweep run twice,
+    or by two schedulers at once, adds nothing."""
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "subject"),
+        # The e-mail outbox: what the scheduler has not taken yet, recent first.
+        Index("ix_notification_outbox", "emailed_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
+    # What it is about: "contribution:12", "campaign:3", "campaign:3:2026-11-06" (a reminder for that day).
+    subject: Mapped[str] = mapped_column(String(80), default="", server_default="")
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    # Names and reasons as typed when it happened (an activity's names in both languages, a reason).
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the scheduler took it for e-mail; None while it waits in the outbox.
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign | None] = relationship()
 

@@ -314,15 +314,16 @@ def credited_in_last_hour(address: str, at: datetime) -> int:
     ).scalar_one()
 
 
-def _player_problems(quiz: Quiz, quarter: Unit | None, name: str, at: datetime) -> list[str]:
-    """The quiz must be open, the quarter one of its scope, the name given."""
-    problems = []
+def _player_problems(quiz: Quiz, quarter: Unit | None, name: str, at: datetime) -> dict[str, list[str]]:
+    """The quiz must be open, the quarter one of its scope, the name given: messages by the join form's
+    field they are about ("" for the quiz itself)."""
+    problems: dict[str, list[str]] = {}
     if not quiz_is_open(quiz, at):
-        problems.append(_("Bài kiểm tra chưa mở hoặc đã đóng."))
+        problems[""] = [_("Bài kiểm tra chưa mở hoặc đã đóng.")]
     if quarter is None or quarter.kind != "quarter" or quiz.scope_unit_id not in quarter.ancestor_ids:
-        problems.append(_("Hãy chọn khu phố / ấp của bạn."))
+        problems["quarter"] = [_("Hãy chọn khu phố / ấp của bạn.")]
     if not 1 <= len(name.strip()) <= 80:
-        problems.append(_("Hãy nhập tên của bạn (tối đa 80 ký tự)."))
+        problems["name"] = [_("Hãy nhập tên của bạn (tối đa 80 ký tự).")]
     return problems
 
 
@@ -342,15 +343,17 @@ def _phone_has_played(quiz: Quiz, phone_hash: str) -> bool:
 
 def _start_problems(
     quiz: Quiz, quarter: Unit | None, name: str, phone: str, consent: bool, at: datetime
-) -> tuple[str | None, list[str]]:
-    """(phone hash, every reason this attempt cannot start): one attempt per phone, consent first."""
+) -> tuple[str | None, dict[str, list[str]]]:
+    """(phone hash, every reason this attempt cannot start, by field): one attempt per phone, consent first."""
     problems = _player_problems(quiz, quarter, name, at)
     phone_hash, phone_problems = _phone_hash(phone)
-    problems += phone_problems
-    if not consent:
-        problems.append(_("Hãy đồng ý với cách dùng thông tin để bắt đầu."))
     if phone_hash and _phone_has_played(quiz, phone_hash):
-        problems.append(_("Số điện thoại này đã làm bài kiểm tra này rồi. Mỗi người chỉ làm một lần. Cảm ơn bạn!"))
+        phone_problems.append(
+            _("Số điện thoại này đã làm bài kiểm tra này rồi. Mỗi người chỉ làm một lần. Cảm ơn bạn!")
+        )
+    problems["phone"] = phone_problems
+    if not consent:
+        problems["consent"] = [_("Hãy đồng ý với cách dùng thông tin để bắt đầu.")]
     return phone_hash, problems
 
 
@@ -403,8 +406,8 @@ def start_attempt(
     if existing is not None:
         return existing  # a reload or a second tap on Start resumes, it does not start over
     phone_hash, problems = _start_problems(quiz, quarter, name, phone, consent, at)
-    if problems:
-        raise Refused(*problems)
+    if any(problems.values()):
+        raise Refused(*problems.pop("", []), fields=problems)
     event = event_session_for(quiz, event_code, code_seen_at or at, at)
     hashed_address = address_hash(address)
     credited = _credited(event, hashed_address, at)

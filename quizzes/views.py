@@ -15,6 +15,7 @@ from campaigns.services import campaign_status
 from core.access import managed_units_clause, may_manage_unit, public, roles
 from core.clock import from_local, now, to_local
 from core.extensions import htmx, limiter
+from core.forms import attach_refusal
 from core.rendering import render_page
 from core.urls import public_url_for
 from domain.refusals import Refused
@@ -314,7 +315,7 @@ def start(slug: str):
             )
         except Refused as refusal:
             db.session.rollback()
-            problems = refusal.messages
+            problems = attach_refusal(form, refusal)
         else:
             db.session.commit()
             if code and attempt.event_session_id is None and attempt.started_at == at:

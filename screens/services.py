@@ -10,7 +10,9 @@ from sqlalchemy.orm import joinedload
 
 from audit.services import record
 from domain.refusals import Refused
+from live.services import podium_since, screen_state_column, shown_on_screen
 from models import Campaign, EventSession, Quiz, ScoreVersion, ScreenLink, User, db
+from models.live import LiveSession
 from quizzes.events import minute_of, open_event_for
 
 SCREEN_LEVELS = {"ward": "ward", "commune": "ward", "quarter": "quarter", "youth_union": "youth_union", "team": "team"}
@@ -161,6 +163,7 @@ class PollState:
     revoked: bool
     version: int
     panel_state: str
+    live_state: str  # the live quiz shown (its id and version), "" for none
 
 
 # Built once: the poll runs every 2 s on every TV, and building the statement cost as much as running it.
@@ -177,8 +180,16 @@ _LIVE_EVENT = (
     .limit(1)
     .scalar_subquery()
 )
+# The live quiz the TV shows (live.services.screen_session), down the screen's index.
+_LIVE_QUIZ = (
+    select(screen_state_column())
+    .where(LiveSession.screen_id == ScreenLink.id, shown_on_screen(bindparam("podium_since")))
+    .order_by(LiveSession.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 _POLL = (
-    select(ScreenLink.revoked_at, ScoreVersion.version, Quiz.opens_at, Quiz.closes_at, _LIVE_EVENT)
+    select(ScreenLink.revoked_at, ScoreVersion.version, Quiz.opens_at, Quiz.closes_at, _LIVE_EVENT, _LIVE_QUIZ)
     .join(ScoreVersion, ScoreVersion.campaign_id == ScreenLink.campaign_id)
     .outerjoin(Quiz, Quiz.id == ScreenLink.quiz_id)
     .where(ScreenLink.token == bindparam("token"))
@@ -187,13 +198,14 @@ _POLL = (
 
 def poll_state(token: str, at: datetime) -> PollState | None:
     """The screen's state in one statement: the screen by its unique token, its campaign's version and
-    its quiz by primary key, its live session by the screen's index (the rule of quiz_panel_state)."""
-    row = db.session.execute(_POLL, {"token": token, "at": at}).one_or_none()
+    its quiz by primary key, its live session by the screen's index (the rule of quiz_panel_state), its
+    live quiz by another."""
+    row = db.session.execute(_POLL, {"token": token, "at": at, "podium_since": podium_since(at)}).one_or_none()
     if row is None:
         return None
-    revoked_at, version, opens_at, closes_at, event_id = row
+    revoked_at, version, opens_at, closes_at, event_id, live_state = row
     quiz_open = opens_at is not None and opens_at <= at < closes_at
-    return PollState(revoked_at is not None, version, _panel_state(quiz_open, event_id, at))
+    return PollState(revoked_at is not None, version, _panel_state(quiz_open, event_id, at), live_state or "")
 
 
 def board_may_refresh(shown_version: int | None, shown_at: int | None, version: int, at: datetime) -> bool:

@@ -1,3 +1,4 @@
+import math
 from datetime import datetime
 from functools import lru_cache
 
@@ -16,7 +17,9 @@ from core.extensions import limiter
 from core.urls import public_url_for
 from domain.refusals import Refused
 from leaderboards.services import cached_board, public_name
+from live.services import choice_counts, current_question, head_count, named_players, screen_session, standings
 from models import Campaign, EventSession, Quiz, ScreenLink, db
+from models.live import LivePhase, LiveSession
 from quizzes.events import MAX_MINUTES, MIN_MINUTES, close_event, current_code, open_event, open_event_for
 from quizzes.services import quiz_is_open
 from scoring import scores_version
@@ -261,6 +264,7 @@ def show(token: str):
             version=scores_version(screen.campaign_id),
             shown_at=int(at.timestamp()),
             panel_state=quiz_panel_state(quiz, event, at),
+            live_state="",  # unknown: the live quiz, if any, is fetched when the page loads
             **_quiz_panel_context(quiz, event, at),
             **_board_context(screen, 0),
         )
@@ -294,8 +298,9 @@ def _whole_number(raw: str | None) -> int | None:
 def version(token: str):
     """Polled every 2 s: 204 when nothing is to be redrawn, else the new poller and the events to refresh
     by: `scores-changed` for the boards (at most every BOARD_REFRESH_SECONDS), `code-changed` for the
-    quiz corner. The poller carries the version shown and when the server sent it (`t`): the rule
-    needs no state on the server, and a poll never writes."""
+    quiz corner, `live-changed` for the live quiz (a step of its host). The poller carries the version
+    shown and when the server sent it (`t`): the rule needs no state on the server, and a poll never
+    writes."""
     at = now()
     state = poll_state(token, at)
     if state is None or state.revoked:
@@ -309,6 +314,8 @@ def version(token: str):
         shown, shown_at = state.version, int(at.timestamp())
     if state.panel_state != request.args.get("c", ""):
         events.append("code-changed")
+    if state.live_state != request.args.get("l", ""):
+        events.append("live-changed")
     if not events:
         return "", 204
     response = make_response(
@@ -318,7 +325,60 @@ def version(token: str):
             version=shown,
             shown_at=shown_at,
             panel_state=state.panel_state,
+            live_state=state.live_state,
         )
     )
     response.headers["HX-Trigger"] = ", ".join(events)
     return response
+
+
+def _live_context(screen: ScreenLink, session: LiveSession | None) -> dict:
+    """What the live quiz shows on the TV in its phase; nothing without a session."""
+    if session is None:
+        return {"screen": screen, "session": None}
+    at = now()
+    question = current_question(session)
+    deadline = session.deadline_at
+    open_ = session.phase == LivePhase.QUESTION and deadline is not None and at <= deadline
+    join_qr = None
+    if session.join_code:
+        extra = {"q": session.hall_quarter_id} if session.hall_quarter_id else {}
+        join_qr = _qr_svg(public_url_for("live.join_page", code=session.join_code, **extra), 6)
+    return {
+        **_count_context(session),
+        "screen": screen,
+        "session": session,
+        "question": question,
+        "seconds_left": max(0, math.ceil((deadline - at).total_seconds())) if open_ and deadline else 0,
+        "join_qr": join_qr,
+        "join_address": public_url_for("live.enter_code"),
+        "counts": choice_counts(session) if session.phase == LivePhase.ANSWERS else {},
+        "standings": standings(session) if session.phase in (LivePhase.STANDINGS, LivePhase.ENDED) else [],
+    }
+
+
+@bp.route("/screen/<token>/live")
+@public
+def live_fragment(token: str):
+    """The live quiz over the boards, fetched when the poller reports `live-changed`."""
+    screen = _screen_or_disabled(token)
+    return _no_store(
+        render_template("screens/partials/live.html", **_live_context(screen, screen_session(screen, now())))
+    )
+
+
+@bp.route("/screen/<token>/live/count")
+@public
+def live_count(token: str):
+    """Players joined (and names shown with consent) in the lobby, answers to the question shown: every 3 s."""
+    screen = _screen_or_disabled(token)
+    session = screen_session(screen, now())
+    if session is None:
+        return "", 204
+    return render_template("screens/partials/live_count.html", screen=screen, **_count_context(session))
+
+
+def _count_context(session: LiveSession) -> dict:
+    players, answered = head_count(session)
+    names = named_players(session) if session.phase == LivePhase.LOBBY else []
+    return {"session": session, "players": players, "answered": answered, "names": names}

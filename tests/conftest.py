@@ -11,7 +11,8 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from jinja2 import FileSystemBytecodeCache, StrictUndefined
-from sqlalchemy import MetaData, create_engine, delete
+from sqlalchemy import MetaData, create_engine, delete, text
+from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 os.environ.setdefault("SECRET_KEY", "test-secret")
@@ -29,7 +30,21 @@ PASSWORD = "correct horse battery"
 # production default (scrypt) costs ~0.1 s each time. config.py refuses it in production.
 PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
 _TMP = tempfile.mkdtemp(prefix="thidua-tests-")
-DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
+
+
+def _database_of_this_process(url: str | None) -> str:
+    """Each process (xdist worker) resets a database of its own: SQLite's file is in its own _TMP; on a
+    server, the worker id is added to the database's name (thidua_test_gw0), created when missing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url:
+        return f"sqlite:///{_TMP}/test.db"
+    if not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+DATABASE_URL = _database_of_this_process(os.environ.get("TEST_DATABASE_URL"))
 # Every test builds its own app; compiled templates are shared so that each is compiled once a run.
 TEMPLATE_CACHE = FileSystemBytecodeCache(tempfile.mkdtemp(prefix="templates-", dir=_TMP))
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -44,7 +59,7 @@ CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name
 # `make test-fast` runs `-m "not browser and not slow"`; `make test` (CI) runs them all.
 SLOW = {
     "tests/campaigns/test_concurrency.py::test_eight_writers_at_once",
-    "tests/campaigns/test_ledger_properties.py::test_aggregates_always_match_the_ledger",
+    "tests/campaigns/test_ledger_properties.py::test_aggregates_and_boards_always_match_the_ledger",
     "tests/quizzes/test_quiz_credit.py::test_a_hall_of_300_behind_one_address_is_credited_with_the_event_code",
     "tests/test_crawler.py::test_no_page_of_the_demo_fails_for_any_role_in_either_language",
     "tests/test_deploy.py::test_the_app_starts_the_way_compose_starts_it",
@@ -54,9 +69,6 @@ SLOW = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Each xdist worker builds its own SQLite file (one _TMP per process); a server database is shared.
-    if os.environ.get("TEST_DATABASE_URL") and getattr(config.option, "numprocesses", None):
-        raise pytest.UsageError("TEST_DATABASE_URL is one database that every worker would reset: run without -n")
     # Every test builds an app whose objects outlive the young generations, so the collector walked
     # the whole heap every few tests (a fifth of the suite's time): what the imports made is left out
     # of its walks, and the young generation is collected less often.
@@ -75,6 +87,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         else:
             item.add_marker(pytest.mark.db)
+        if _starts_processes(item):
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
+# Under xdist (`make test`; `--dist loadgroup` in pyproject.toml) the tests that start processes of their own
+# (gunicorn and its workers, schedulers, Redis, eight writers) run on one worker, one after the other: two
+# such tests at once on a two-core machine would each wait on the other's processes, and their timeouts
+# (SQLite's busy timeout, gunicorn's start) are what a loaded machine runs out of.
+MANY_PROCESSES = {"tests/campaigns/test_concurrency.py::test_eight_writers_at_once"}
+
+
+def _starts_processes(item: pytest.Item) -> bool:
+    return (
+        item.path.is_relative_to(TESTS / "ops")
+        or "processes" in getattr(item, "fixturenames", ())
+        or item.nodeid.partition("[")[0] in MANY_PROCESSES
+    )
+
+
+def _create_if_missing(url: str) -> None:
+    """A server database per xdist worker, made from the server's default template like `createdb`."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return
+    engine = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        found = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database})
+        if not found:
+            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    engine.dispose()
 
 
 def _drop_everything(url: str) -> None:
@@ -121,7 +163,8 @@ def make_test_app(**overrides):
 
 @pytest.fixture(scope="session")
 def database_url():
-    """The test database, built once per run by the real migrations."""
+    """The test database, built once per run (per worker) by the real migrations."""
+    _create_if_missing(DATABASE_URL)
     _drop_everything(DATABASE_URL)
     app = make_test_app()
     with app.app_context():

@@ -33,6 +33,9 @@ CHECKED_COLUMNS = {
     ("completion", "source"),
     ("completion", "status"),
     ("badge_award", "kind"),
+    ("live_session", "phase"),
+    ("plan_target", "source"),
+    ("plan_target", "metric"),
 }
 
 

@@ -18,6 +18,7 @@ from core.csv_import import RowError, read_csv
 from domain.enums import CompletionSource, CompletionStatus
 from domain.refusals import Refused
 from models import Campaign, Completion, Course, Unit, User, db
+from notifications.services import notify_completion_decided
 from scoring import Award, award, credited_unit_ids, reverse_cause
 
 COMPLETION_STATUS_LABELS = {
@@ -283,6 +284,7 @@ def verify_completion(actor: User, completion: Completion, at: datetime) -> None
         after=_completion_facts(completion),
         at=at,
     )
+    notify_completion_decided(completion, at)
 
 
 def reject_completion(actor: User, completion: Completion, reason: str, at: datetime) -> None:
@@ -308,6 +310,7 @@ def reject_completion(actor: User, completion: Completion, reason: str, at: date
         after=_completion_facts(completion),
         at=at,
     )
+    notify_completion_decided(completion, at)
 
 
 def _check_may_decide(actor: User, completion: Completion) -> None:

@@ -10,6 +10,7 @@ for a file that has changed since) gets the file with `no-cache` instead, so not
 for a year.
 """
 
+import base64
 import gzip
 import hashlib
 from functools import lru_cache
@@ -19,10 +20,13 @@ import brotli
 from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_compress import Compress
+from markupsafe import Markup
 
 compress = Compress()
 
 YEAR = 365 * 24 * 3600
+# The one stylesheet; a page that must paint after a single round trip carries it inline.
+STYLESHEET = "css/app.css"
 
 
 # Static files are compressed once, at the strongest setting, and kept: a stylesheet and htmx are then
@@ -53,6 +57,27 @@ def fingerprint(filename: str) -> str | None:
     except OSError:
         return None
     return _content_hash(path, status.st_mtime, status.st_size)
+
+
+@lru_cache(maxsize=4)
+def _stylesheet(path: Path, modified: float, size: int) -> tuple[str, str]:
+    text = path.read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return text, f"'sha256-{digest}'"
+
+
+def stylesheet() -> tuple[str, str]:
+    """The stylesheet's text and the Content-Security-Policy source that allows exactly that text inline."""
+    path = Path(current_app.static_folder or "", STYLESHEET)
+    status = path.stat()
+    return _stylesheet(path, status.st_mtime, status.st_size)
+
+
+def inline_stylesheet() -> Markup:
+    """The stylesheet as a <style> element: the resident's QR page paints from its first response over
+    slow 4G instead of waiting another round trip for the file (docs/ARCHITECTURE.md). The policy allows
+    this text by its hash, and no other inline style."""
+    return Markup("<style>") + Markup(stylesheet()[0]) + Markup("</style>")
 
 
 def add_fingerprint(endpoint: str, values: dict) -> None:
@@ -103,5 +128,6 @@ class SessionsWithoutFiles(SecureCookieSessionInterface):
 def init_assets(app: Flask) -> None:
     app.session_interface = SessionsWithoutFiles()
     app.url_defaults(add_fingerprint)
+    app.jinja_env.globals["inline_stylesheet"] = inline_stylesheet
     compress.init_app(app)
     app.after_request(cache_static)  # after_request hooks run last-registered first: before compression

@@ -4,7 +4,8 @@ One after_request hook rather than Flask-Talisman: the headers are a handful of 
 Talisman's defaults (redirect to HTTPS, SESSION_COOKIE_SECURE forced on) fight development over
 plain HTTP and the explicit settings in config.py.
 
-The policy allows no inline script, no eval and no inline style: the templates carry none
+The policy allows no inline script, no eval and no inline style but our own stylesheet (allowed by
+its hash, for the one page that carries it inline: web/assets.py): the templates carry none
 (tests/core/test_security_headers.py keeps it so), htmx is told not to inject its indicator
 <style> nor to evaluate anything (the htmx-config <meta> in base.html and screens/screen.html), and
 the only script of our own is static/js/app.js.
@@ -12,6 +13,8 @@ the only script of our own is static/js/app.js.
 
 from flask import Flask, Response, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from web.assets import stylesheet
 
 SCREEN_PREFIX = "/screen/"
 
@@ -28,7 +31,9 @@ POLICY = (
 
 
 def content_security_policy(frame_ancestors: str) -> str:
-    return "; ".join(f"{name} {value}" for name, value in (*POLICY, ("frame-ancestors", frame_ancestors)))
+    policy = dict(POLICY)
+    policy["style-src"] += " " + stylesheet()[1]  # our own stylesheet inline, that text only
+    return "; ".join(f"{name} {value}" for name, value in (*policy.items(), ("frame-ancestors", frame_ancestors)))
 
 
 def security_headers(response: Response) -> Response:

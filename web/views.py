@@ -1,21 +1,27 @@
 """The home page and the health checks: the only pages that belong to no single feature."""
 
 import os
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from accounts.forms import NameConsentForm
 from badges.services import badges_of
-from campaigns.services import campaign_status, visible_campaigns
-from core.access import public
+from campaigns.services import campaign_status, in_scope, visible_campaigns, waiting_count
+from core.access import managed_root, public
 from core.clock import local_date, now
 from core.extensions import limiter
 from core.storage import MARKER, evidence_directory
-from leaderboards.services import unit_position
-from models import db
+from leaderboards.services import BoardRow, member_position, unit_position, within_board
+from models import Campaign, Completion, Course, ScoreVersion, User, db
+from reports.services import recent_exports
+from scoring import LEVEL_OF_KIND
+from training.services import pending_count
 
 bp = Blueprint("web", __name__)
 # Checks whose failure leaves the process serving: without Redis each process counts the throttles in
@@ -23,6 +29,88 @@ bp = Blueprint("web", __name__)
 # shares the same Redis (and often the same volume): pulling them all out of the load balancer for it
 # would turn a lesser service into none. They answer 200 "degraded", for monitoring to see.
 DEGRADING = frozenset({"rate_limits", "evidence"})
+VERIFYING_ROLES = ("admin", "ward_leader", "team_leader")
+LEADING_ROLES = ("admin", "ward_leader")  # who runs campaigns, and sees how the ward stands
+BEHIND = 3  # units furthest behind shown per level
+BEHIND_TITLES = {
+    "ward": _l("Phường, xã xếp cuối"),
+    "quarter": _l("Khu phố, ấp xếp cuối"),
+    "team": _l("Tổ công nghệ số xếp cuối"),
+}
+
+
+@dataclass
+class Glance:
+    """How one running campaign stands, as a leader's home page shows it."""
+
+    campaign: Campaign
+    days_left: int
+    # The leader's ward on its level's board (its share of the target, or its points); None for a
+    # province-wide view, which has no row of its own.
+    progress: BoardRow | None
+    behind: list[tuple[str, list[BoardRow]]]  # (level, the units furthest behind, worst first)
+
+
+def _days_left(campaign: Campaign, at: datetime) -> int:
+    return max(0, (local_date(campaign.ends_at) - local_date(at)).days)
+
+
+def _glances(user: User, running: list[Campaign], at: datetime) -> list[Glance]:
+    """Each running campaign seen from the leader's ward (the admin: from the campaign's scope). Boards
+    are read through the per-version cache, with every campaign's version in one statement: a second
+    visit costs one statement however many quarters and teams the ward has."""
+    today = local_date(at)
+    rows = db.session.execute(
+        select(ScoreVersion.campaign_id, ScoreVersion.version).where(
+            ScoreVersion.campaign_id.in_([campaign.id for campaign in running])
+        )
+    )
+    versions = {row.campaign_id: row.version for row in rows}
+    ward = managed_root(user)
+    glances = []
+    for campaign in running:
+        within = ward if ward is not None and campaign.scope_unit_id in ward.ancestor_ids else campaign.scope_unit
+        # Behind on the target when the campaign has one, on points otherwise.
+        metric = "target" if campaign.headline_activity is not None else "points"
+        version = versions[campaign.id]
+
+        own_level = LEVEL_OF_KIND.get(within.kind)
+        # The ward's board of wards within itself is its own row.
+        progress = within_board(campaign, own_level, metric, within, today, version) if own_level else []
+        levels = ("quarter", "team") if own_level else ("ward",)
+        behind = [
+            (level, within_board(campaign, level, metric, within, today, version)[-BEHIND:][::-1]) for level in levels
+        ]
+        glances.append(
+            Glance(campaign, _days_left(campaign, at), next(iter(progress), None), [pair for pair in behind if pair[1]])
+        )
+    return glances
+
+
+def _next_course(member: User) -> Course | None:
+    """A course open to every member that this one has not completed or sent for verification yet."""
+    taken = select(Completion.course_id).where(Completion.member_id == member.id, Completion.status != "rejected")
+    return db.session.scalars(
+        select(Course)
+        .where(Course.active.is_(True), Course.audience == "all", Course.id.not_in(taken))
+        .order_by(Course.id)
+        .limit(1)
+    ).first()
+
+
+def _leader_home(user: User, campaigns: list[Campaign], at: datetime) -> dict:
+    """What a leader has to do and how the ward stands: the parts of the home page only leaders see."""
+    verifies = user.role in VERIFYING_ROLES
+    runs = user.role in LEADING_ROLES
+    running = [campaign for campaign in campaigns if campaign_status(campaign, at) == "active"]
+    return {
+        "waiting_contributions": waiting_count(user) if verifies else 0,
+        "waiting_completions": pending_count(user) if verifies else 0,
+        "glances": _glances(user, running, at) if runs and running else [],
+        "exports": recent_exports(user, 5) if runs else [],
+        "runs": runs,
+        "verifies": verifies,
+    }
 
 
 @bp.route("/")
@@ -31,10 +119,16 @@ def index():
     if current_user.is_authenticated:
         at = now()
         campaigns = visible_campaigns(current_user)
+        # Where the member stands and what to log: the campaigns the member takes part in.
         running = [
-            (campaign, unit_position(campaign, current_user.home_unit, local_date(at)))
+            (
+                campaign,
+                member_position(campaign, current_user),
+                unit_position(campaign, current_user.home_unit, local_date(at)),
+                _days_left(campaign, at),
+            )
             for campaign in campaigns
-            if campaign_status(campaign, at) == "active"
+            if campaign_status(campaign, at) == "active" and in_scope(current_user, campaign)
         ]
         upcoming = [campaign for campaign in campaigns if campaign_status(campaign, at) == "scheduled"]
         return render_template(
@@ -43,8 +137,11 @@ def index():
             badges=badges_of(current_user)[:3],
             running=running,
             upcoming=upcoming,
+            next_course=_next_course(current_user),
+            level_titles=BEHIND_TITLES,
             # Asked once, here, until answered; changed later on the personal page.
             consent_form=NameConsentForm(current_user) if current_user.public_name_consent is None else None,
+            **_leader_home(current_user, campaigns, at),
         )
     return render_template("web/landing.html")
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from campaigns.services import LogRequest, log_contributions
 from models import AuditEntry, User, db
+from models.notifications import NotificationAddress
 from scoring import Award, award_many
 from tests.conftest import activity, csrf_token, login
 
@@ -125,6 +126,7 @@ def test_a_member_downloads_everything_stored_about_her(client, make_campaign, p
         ),
         clock(),
     )
+    db.session.add(NotificationAddress(user_id=people["member"].id, address="tu@example.vn"))
     db.session.commit()
     login(client, "member")
     assert client.get("/me/data.json").status_code == 405  # an export writes its audit entry: POST only
@@ -134,6 +136,7 @@ def test_a_member_downloads_everything_stored_about_her(client, make_campaign, p
     data = response.get_json(force=True)
     assert data["account"]["username"] == "member" and data["account"]["home_unit"]["code"] == "Q1"
     assert data["account"]["public_name_consent"] is None
+    assert data["account"]["notification_email"] == "tu@example.vn"
     [contribution] = data["contributions"]
     assert contribution["campaign"] == campaign.slug and contribution["beneficiary_last3"] == "678"
     assert "0912345678" not in response.get_data(as_text=True)  # only the last digits are kept

@@ -7,6 +7,7 @@ from campaigns.photos import UNUSED_GRACE
 from campaigns.tasks import run_sweep
 from core import storage
 from models import Contribution, UnitScore, User, db
+from models.notifications import NotificationAddress
 from tests.campaigns.test_logging import jpeg, log
 from tests.conftest import PASSWORD, activity, csrf_token, login
 from tests.sql_budget import nothing_is_locked
@@ -21,6 +22,7 @@ def _member_with_evidence(client, people, make_campaign):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     member = people["member"]
     member.phone_hash, member.public_name_consent = "f" * 64, True
+    db.session.add(NotificationAddress(user_id=member.id, address="tu@example.vn"))
     db.session.commit()
     return campaign, member
 
@@ -53,6 +55,7 @@ def test_a_leader_erases_a_members_personal_data_and_her_points_still_count(clie
         False,
     )
     assert member.phone_hash is None and member.public_name_consent is None
+    assert db.session.get(NotificationAddress, member.id) is None  # the e-mail address for notifications too
     assert not check_password_hash(member.password_hash, PASSWORD)
     assert contribution.note == "" and contribution.photo_name is None and storage.read(photo) is None
     assert set(db.session.execute(select(UnitScore.unit_id, UnitScore.points))) == scores

@@ -1,17 +1,25 @@
 """Security headers on every response, and templates that need no inline script or style (DESIGN section 9)."""
 
+import base64
+import hashlib
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from config import config_from_env
 from models import db
+from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from screens.services import create_screen
-from tests.conftest import login
+from tests.conftest import START, login
 
 ROOT = Path(__file__).parents[2]
+STYLESHEET = (ROOT / "static/css/app.css").read_bytes()
+# The one inline style the policy allows: the stylesheet itself, by the hash of its exact text.
+STYLESHEET_SOURCE = f"'sha256-{base64.b64encode(hashlib.sha256(STYLESHEET).digest()).decode()}'"
+INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 HTMX_CONFIG = re.compile(r"<meta name=\"htmx-config\" content='([^']+)'>")
 
 
@@ -25,7 +33,7 @@ def assert_secured(response, frame_ancestors=("'none'",), referrer="same-origin"
     csp = policy(response)
     assert csp["default-src"] == ["'self'"]
     assert csp["script-src"] == ["'self'"]
-    assert csp["style-src"] == ["'self'"]
+    assert csp["style-src"] == ["'self'", STYLESHEET_SOURCE]
     assert csp["img-src"] == ["'self'"]
     assert csp["object-src"] == ["'none'"]
     assert csp["base-uri"] == ["'self'"]
@@ -76,6 +84,20 @@ def test_every_kind_of_response_carries_the_headers(client, people, screen):
     for path in (f"/screen/{screen.token}", f"/screen/{screen.token}/board", f"/screen/{screen.token}/version?v=0"):
         assert_secured(client.get(path), referrer="no-referrer")
     assert_secured(client.get("/screen/no-such-token"), referrer="no-referrer")
+
+
+def test_only_the_quiz_page_carries_the_stylesheet_inline_and_the_policy_allows_that_text_alone(client, people, tree):
+    seed_question_bank()
+    fields = QuizFields("An toàn mạng", tree["W1"], None, 5, 180, 2, START, START + timedelta(days=30))
+    quiz = create_quiz(people["leader1"], fields)
+    db.session.commit()
+    page = client.get(f"/q/{quiz.slug}?u=Q1")
+    inline = INLINE_STYLE.findall(page.get_data(as_text=True))
+    assert inline == [STYLESHEET.decode("utf-8")]  # byte for byte, else the browser refuses it
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode("utf-8")).digest()).decode()
+    assert f"'sha256-{digest}'" in policy(page)["style-src"]
+    assert re.findall(r"/static/([^?\"]+)", page.get_data(as_text=True)) == ["favicon.svg"]  # nothing to wait for
+    assert INLINE_STYLE.search(client.get("/login").get_data(as_text=True)) is None
 
 
 def test_screen_framing_follows_the_setting_and_no_other_page_may_be_framed(app, client, people, screen):

@@ -139,6 +139,21 @@ def test_joining_needs_consent_a_name_and_a_quarter_in_scope(client, quiz):
     assert db.session.scalar(select(func.count()).select_from(Attempt)) == 0
 
 
+def test_a_refused_start_ties_each_reason_to_its_field_and_links_it_from_the_summary(client, quiz):
+    """The rules' refusals (consent, phone) sit beside their fields, not only in the summary."""
+    html = join(client, quiz, consent="", phone="123").get_data(as_text=True)
+    for field, message in (
+        ("consent", "Hãy đồng ý với cách dùng thông tin để bắt đầu."),
+        ("phone", "Số điện thoại không hợp lệ."),
+    ):
+        assert re.search(rf'id="{field}"[^>]*aria-describedby="[^"]*{field}-error', html) or re.search(
+            rf'aria-describedby="[^"]*{field}-error[^>]*id="{field}"', html
+        ), field
+        assert re.search(rf'<div class="error" id="{field}-error"><p>{re.escape(message)}</p>', html), field
+        assert re.search(rf'<a href="#{field}">[^<]*: {re.escape(message)}</a>', html), field
+        assert html.count(message) == 2  # beside the field and in the summary, not a third time unlinked
+
+
 def test_answers_after_the_deadline_do_not_count(client, quiz, clock):
     join(client, quiz)
     answer_current(client, quiz)

@@ -1,0 +1,319 @@
+import math
+import secrets
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms.fields.choices import SelectChoice
+
+from core.access import public, roles
+from core.clock import now
+from core.extensions import htmx, limiter
+from core.rendering import render_page
+from domain.refusals import Refused
+from live.forms import PlayerForm, SessionForm, StepForm
+from live.services import (
+    LiveFields,
+    allowed_steps,
+    answer,
+    answer_of,
+    choice_counts,
+    create_session,
+    current_question,
+    head_count,
+    hostable_screens,
+    join,
+    live_version,
+    may_host,
+    player_for,
+    player_points,
+    quarters_of,
+    session_by_code,
+    standings,
+    take_step,
+    typed_join_code,
+)
+from models import Campaign, Unit, db
+from models.live import LivePhase, LivePlayer, LiveSession
+
+bp = Blueprint("live", __name__)
+
+HOSTS = ("admin", "ward_leader", "team_leader")
+DEVICE_COOKIE = "thidua_live"
+# Wrong join codes per address: a hall types one or two, a guesser thousands.
+JOIN_CODE_LIMIT = "30 per 10 minutes"
+
+
+# --- the host ------------------------------------------------------------------------------------
+
+
+def _hosted_campaign_or_403(slug: str) -> Campaign:
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None:
+        abort(404)
+    if not may_host(current_user, campaign):
+        abort(403)
+    return campaign
+
+
+def _hosted_session_or_403(session_id: int) -> LiveSession:
+    session = db.session.get(LiveSession, session_id)
+    if session is None:
+        abort(404)
+    if not may_host(current_user, session.campaign):
+        abort(403)
+    return session
+
+
+def _session_form(campaign: Campaign) -> SessionForm:
+    form = SessionForm()
+    form.screen.choices = [(str(screen.id), screen.title) for screen in hostable_screens(campaign)]
+    form.hall_quarter.choices = [("", _("Để mỗi người tự chọn"))] + [
+        SelectChoice(str(unit.id), unit.name) for unit in quarters_of(campaign)
+    ]
+    return form
+
+
+@bp.route("/campaigns/<slug>/live", methods=["GET", "POST"])
+@roles(*HOSTS)
+def sessions(slug: str):
+    """The campaign's live sessions and the form that starts one."""
+    campaign = _hosted_campaign_or_403(slug)
+    form = _session_form(campaign)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        screen = next(item for item in hostable_screens(campaign) if str(item.id) == form.screen.data)
+        quarter = db.session.get(Unit, int(form.hall_quarter.data)) if form.hall_quarter.data else None
+        fields = LiveFields(
+            screen,
+            form.question_count.data or 0,
+            form.seconds_per_question.data or 0,
+            form.tags.data or "",
+            form.speed_bonus.data,
+            quarter,
+        )
+        try:
+            session = create_session(current_user, campaign, fields, now())
+        except Refused as refusal:
+            db.session.rollback()
+            problems = refusal.messages
+        else:
+            db.session.commit()
+            return redirect(url_for("live.host", session_id=session.id), 303)
+    listed = db.session.scalars(
+        select(LiveSession).where(LiveSession.campaign_id == campaign.id).order_by(LiveSession.id.desc()).limit(20)
+    ).all()
+    page = render_template("live/sessions.html", campaign=campaign, form=form, problems=problems, sessions=listed)
+    return page, 422 if form.is_submitted() else 200
+
+
+def _host_context(session: LiveSession) -> dict:
+    players, answered = head_count(session)
+    return {
+        "session": session,
+        "question": current_question(session),
+        "players": players,
+        "answered": answered,
+        "steps": allowed_steps(session),
+        "standings": standings(session) if session.phase in (LivePhase.STANDINGS, LivePhase.ENDED) else [],
+        "form": StepForm(),
+    }
+
+
+@bp.route("/live/host/<int:session_id>")
+@roles(*HOSTS)
+def host(session_id: int):
+    """The host's phone: who joined, where the session is, the next steps. Reads only."""
+    session = _hosted_session_or_403(session_id)
+    return render_page("live/host.html", "live/partials/host_status.html", **_host_context(session))
+
+
+@bp.route("/live/host/<int:session_id>/<step>", methods=["POST"])
+@roles(*HOSTS)
+def step(session_id: int, step: str):
+    session = _hosted_session_or_403(session_id)
+    if not StepForm().validate_on_submit():
+        abort(400)
+    shown = request.form.get("v", "")
+    try:
+        take_step(current_user, session, step, int(shown) if shown.isdigit() else None, now())
+    except Refused as refusal:
+        db.session.rollback()
+        for text in refusal.messages:
+            flash(text, "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("live.host", session_id=session_id), 303)
+
+
+# --- phones --------------------------------------------------------------------------------------
+
+
+def _device_token() -> str | None:
+    return request.cookies.get(DEVICE_COOKIE)
+
+
+def _with_device(response: WerkzeugResponse, token: str) -> WerkzeugResponse:
+    if request.cookies.get(DEVICE_COOKIE) != token:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            token,
+            max_age=2 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def _wrong_code(response: Response) -> bool:
+    return response.status_code == 422
+
+
+@bp.route("/live")
+@public
+@limiter.limit(JOIN_CODE_LIMIT, deduct_when=_wrong_code)
+def enter_code():
+    """Where a phone types the six digits the TV shows. A GET form: looking a code up writes nothing."""
+    typed = request.args.get("code", "")[:20]
+    problem = None
+    if typed:
+        session = session_by_code(typed)
+        if session is not None:
+            return redirect(url_for("live.join_page", code=session.join_code))
+        problem = _("Không có phiên đố vui nào đang mở với mã này. Hãy xem lại mã trên màn hình.")
+    return render_template("live/enter.html", typed=typed, problem=problem), 422 if problem else 200
+
+
+def _player_form(session: LiveSession) -> PlayerForm:
+    form = PlayerForm()
+    form.quarter.choices = [
+        SelectChoice(str(unit.id), unit.name, optgroup=unit.parent.name if unit.parent else "")
+        for unit in quarters_of(session.campaign)
+    ]
+    return form
+
+
+def _no_longer_open(typed: str) -> Response:
+    page = render_template("live/enter.html", typed=typed[:20], problem=_("Phiên đố vui này không còn mở."))
+    return make_response(page, 404)
+
+
+def _open_session_or_404(code: str) -> LiveSession:
+    session = session_by_code(code) if typed_join_code(code) else None
+    if session is None:
+        abort(_no_longer_open(code))
+    return session
+
+
+@bp.route("/live/<code>", methods=["GET", "POST"])
+@public
+@limiter.limit(JOIN_CODE_LIMIT, deduct_when=lambda response: response.status_code == 404)
+def join_page(code: str):
+    """The page the TV's QR opens (`?q=` presets the hall's quarter); a phone already in comes back in."""
+    session = _open_session_or_404(code)
+    token = _device_token() or secrets.token_urlsafe(24)
+    if player_for(session, token) is not None:
+        return _with_device(redirect(url_for("live.play", session_id=session.id), 303), token)
+    form = _player_form(session)
+    problems: list[str] = []
+    if request.method == "GET" and request.args.get("q") in {choice.value for choice in form.quarter.choices}:
+        form.quarter.data = request.args["q"]
+    if form.validate_on_submit():
+        quarter = db.session.get(Unit, int(form.quarter.data))
+        try:
+            join(session, quarter, form.name.data or "", form.consent.data, token, now())
+        except Refused as refusal:
+            db.session.rollback()
+            problems = refusal.messages
+        else:
+            db.session.commit()
+            return _with_device(redirect(url_for("live.play", session_id=session.id), 303), token)
+    page = render_template("live/join.html", session=session, form=form, problems=problems)
+    return _with_device(make_response(page, 422 if form.is_submitted() else 200), token)
+
+
+def _my_player(session_id: int) -> tuple[LiveSession, LivePlayer]:
+    session = db.session.get(LiveSession, session_id)
+    if session is None:
+        abort(404)
+    player = player_for(session, _device_token())
+    if player is None:
+        if session.join_code:
+            abort(redirect(url_for("live.join_page", code=session.join_code)))
+        abort(_no_longer_open(""))
+    return session, player
+
+
+def _play_context(session: LiveSession, player: LivePlayer) -> dict:
+    at = now()
+    question = current_question(session)
+    deadline = session.deadline_at
+    open_ = session.phase == LivePhase.QUESTION and deadline is not None and at <= deadline
+    correct, points = player_points(player)
+    shows_answers = session.phase == LivePhase.ANSWERS
+    return {
+        "session": session,
+        "player": player,
+        "question": question,
+        "given": answer_of(player, session.position) if question else None,
+        "open": open_,
+        # Rounded up, so the phone's countdown never ends before the server's deadline.
+        "seconds_left": max(0, math.ceil((deadline - at).total_seconds())) if open_ and deadline else 0,
+        "correct": correct,
+        "points": points,
+        "counts": choice_counts(session) if shows_answers else {},
+        "standings": standings(session) if session.phase in (LivePhase.STANDINGS, LivePhase.ENDED) else [],
+        "form": StepForm(),
+    }
+
+
+@bp.route("/live/play/<int:session_id>")
+@public
+def play(session_id: int):
+    """The phone's view of the session. Polled with `?v=`: 204 while the session's version stands,
+    read by primary key in one statement (500 phones every 2 s); else what is shown now. Reads only."""
+    shown = request.args.get("v", "")
+    if shown.isdigit() and htmx and live_version(session_id) == int(shown):
+        return "", 204
+    session, player = _my_player(session_id)
+    return render_page("live/play.html", "live/partials/play.html", **_play_context(session, player))
+
+
+@bp.route("/live/play/<int:session_id>/answer", methods=["POST"])
+@public
+def submit_answer(session_id: int):
+    """Record the answer; a refusal (twice, late, closed) says why and changes nothing."""
+    session, player = _my_player(session_id)
+    position, choice = request.form.get("position", ""), request.form.get("choice", "")
+    message, category = _("Đã ghi nhận câu trả lời."), "success"
+    try:
+        if not (position.isdigit() and choice.isdigit()):
+            raise Refused(_("Hãy chọn một câu trả lời."))
+        answer(session, player, int(position), int(choice), now())
+    except Refused as refusal:
+        db.session.rollback()
+        message, category = " ".join(refusal.messages), "error"
+    else:
+        db.session.commit()
+    if htmx:
+        context = _play_context(session, player)
+        response = make_response(
+            render_template("live/partials/play.html", notice=message, notice_category=category, **context)
+        )
+        return response, 200 if category == "success" else 422
+    flash(message, category)
+    return redirect(url_for("live.play", session_id=session_id), 303)
