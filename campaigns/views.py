@@ -88,10 +88,7 @@ def _parse_id(text: str | None) -> int | None:
 
 
 def _campaign_or_404(slug: str) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
-    if campaign is None:
-        abort(404)
-    return campaign
+    return db.first_or_404(select(Campaign).where(Campaign.slug == slug))
 
 
 def _visible_campaign_or_404(slug: str) -> Campaign:

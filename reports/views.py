@@ -31,10 +31,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _campaign_or_404(slug: str) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
-    if campaign is None:
-        abort(404)
-    return campaign
+    return db.first_or_404(select(Campaign).where(Campaign.slug == slug))
 
 
 def _exportable_or_403(slug: str) -> Campaign:
