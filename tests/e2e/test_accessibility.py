@@ -277,6 +277,8 @@ def test_focus_follows_a_click_or_a_submit_to_what_it_brought_and_nothing_else(
     resident.get_by_label("Tôi đồng ý").check()
     resident.get_by_role("button", name="Bắt đầu").click()
     expect(resident.locator(".quiz-progress")).to_contain_text("Câu 1 / 3")
+    # The submit brought the first question: focus settles on it, and only then goes to a choice.
+    expect(resident.locator("h1.question")).to_be_focused()
     resident.locator("button.choice").first.focus()
     resident.keyboard.press("Enter")
     expect(resident.locator(".quiz-progress")).to_contain_text("Câu 2 / 3")
