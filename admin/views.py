@@ -1,6 +1,6 @@
 from collections.abc import Sequence
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -20,7 +20,7 @@ from accounts.services import (
 from admin.forms import UnitForm, UserForm
 from admin.services import UnitFields, add_unit, change_unit, find_unit, import_units, unit_problems
 from campaigns.photos import discard_photo
-from core.access import managed_root, managed_units_clause, may_manage_account, may_manage_unit, roles
+from core.access import managed_root, managed_units_clause, may_manage_account, may_manage_unit, permitted, roles
 from core.clock import now
 from core.forms import ImportForm
 from core.rendering import render_page
@@ -33,22 +33,12 @@ PAGE_SIZE = 50
 
 
 def _managed_unit_or_404(code: str) -> Unit:
-    unit = find_unit(code)
-    if unit is None:
-        abort(404)
-    if not may_manage_unit(current_user, unit):
-        abort(403)
-    return unit
+    return permitted(find_unit(code), may_manage_unit)
 
 
 def _managed_user_or_404(user_id: int) -> User:
     """The account, if the current user may act on it: strictly higher rank and in scope (DESIGN §9)."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    if not may_manage_account(current_user, user):
-        abort(403)
-    return user
+    return permitted(db.session.get(User, user_id), may_manage_account)
 
 
 def _one_time_passwords_page(accounts: list[tuple[User, str]]):

@@ -109,6 +109,15 @@ def may_run_campaign(user: User, campaign: Campaign) -> bool:
     return user.role in ("admin", "ward_leader") and may_manage_unit(user, campaign.scope_unit)
 
 
+def may_see_campaign(user: User, campaign: Campaign) -> bool:
+    """A campaign's own pages are for those who take part in it and those who run it."""
+    return in_scope(user, campaign) or may_run_campaign(user, campaign)
+
+
+def campaign_with_slug(slug: str) -> Campaign | None:
+    return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+
+
 def visible_campaigns(user: User) -> list[Campaign]:
     """Campaigns a user takes part in or runs, newest first; archived ones left out."""
     campaigns = db.session.scalars(

@@ -43,6 +43,7 @@ from campaigns.services import (
     archive,
     campaign_problems,
     campaign_status,
+    campaign_with_slug,
     contributions_for_decision,
     correct,
     create_campaign,
@@ -54,6 +55,7 @@ from campaigns.services import (
     log_contributions,
     managed_unit,
     may_run_campaign,
+    may_see_campaign,
     publish,
     queue_filters,
     recently_approved,
@@ -62,8 +64,9 @@ from campaigns.services import (
     save_activity_type,
     visible_campaigns,
 )
-from core.access import managed_units_clause, may_manage_user, roles, signed_in
+from core.access import managed_units_clause, may_manage_user, permitted, roles, signed_in
 from core.clock import from_local, local_date, now, to_local, today
+from core.forms import flash_refusal
 from core.i18n import in_language
 from core.rendering import render_page
 from domain.refusals import Refused
@@ -87,22 +90,12 @@ def _parse_id(text: str | None) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-def _campaign_or_404(slug: str) -> Campaign:
-    return db.first_or_404(select(Campaign).where(Campaign.slug == slug))
-
-
 def _visible_campaign_or_404(slug: str) -> Campaign:
-    campaign = _campaign_or_404(slug)
-    if not (in_scope(current_user, campaign) or may_run_campaign(current_user, campaign)):
-        abort(403)
-    return campaign
+    return permitted(campaign_with_slug(slug), may_see_campaign)
 
 
 def _run_campaign_or_403(slug: str) -> Campaign:
-    campaign = _campaign_or_404(slug)
-    if not may_run_campaign(current_user, campaign):
-        abort(403)
-    return campaign
+    return permitted(campaign_with_slug(slug), may_run_campaign)
 
 
 @bp.app_context_processor
@@ -213,9 +206,7 @@ def _lifecycle(slug: str, change, message: str):
     try:
         change(campaign)
     except Refused as refusal:
-        db.session.rollback()
-        for text in refusal.messages:
-            flash(text, "error")
+        flash_refusal(refusal)
     else:
         db.session.commit()
         flash(message, "success")

@@ -1,6 +1,7 @@
 """Who may use which route and manage which unit: every route declares it, one place decides."""
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
@@ -10,6 +11,8 @@ from domain.ranks import ROLES, outranks
 from domain.ranks import assignable_roles as assignable_roles  # where the features look for it
 from models import Unit, User, db
 from models.units import WARD_KINDS
+
+Found = TypeVar("Found")
 
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
@@ -137,3 +140,13 @@ def managed_units_clause(user: User):
     if root is None:
         return Unit.id.is_(None)
     return or_(Unit.id == root.id, Unit.path.like(f"{root.path}%"))
+
+
+def permitted(found: Found | None, may: Callable[[User, Found], bool]) -> Found:
+    """What a route acts on, looked up by the route: 404 when there is no such thing, 403 when the
+    signed-in user may not act on it (the object-level check that follows every route's role check)."""
+    if found is None:
+        abort(404)
+    if not may(current_user, found):
+        abort(403)
+    return found

@@ -3,12 +3,14 @@
 WTForms ships no Vietnamese catalogue, so its built-in messages are translated here.
 """
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from core.i18n import current_language
 from domain.refusals import Refused
+from models import db
 
 WTFORMS_VI = {
     "This field is required.": "Trường này là bắt buộc.",
@@ -56,6 +58,13 @@ def attach_refusal(form: FlaskForm, refusal: Refused) -> list[str]:
             form[name].errors = [*form[name].errors, *messages]
             attached += messages
     return [message for message in refusal.messages if message not in attached]
+
+
+def flash_refusal(refusal: Refused) -> None:
+    """A change the rules refused: nothing of it is kept, and each reason shows on the next page."""
+    db.session.rollback()
+    for message in refusal.messages:
+        flash(message, "error")
 
 
 class ImportForm(Form):

@@ -556,6 +556,18 @@ def campaign_with_version(slug: str) -> tuple[Campaign, int] | None:
     return (row[0], row[1]) if row is not None else None
 
 
+def is_public(campaign: Campaign, at: datetime) -> bool:
+    """Anyone may see the standings of a running or ended campaign; a draft's, a scheduled or an
+    archived one's are for nobody outside it."""
+    return campaign_status(campaign, at) in ("active", "ended")
+
+
+def public_campaign(slug: str, at: datetime) -> tuple[Campaign, int] | None:
+    """`campaign_with_version` for a campaign whose standings are public; None otherwise."""
+    found = campaign_with_version(slug)
+    return found if found is not None and is_public(found[0], at) else None
+
+
 def cached_board(
     campaign: Campaign,
     level: str,

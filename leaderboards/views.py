@@ -18,8 +18,9 @@ from leaderboards.services import (
     PERIODS,
     BoardRow,
     cached_board,
-    campaign_with_version,
+    is_public,
     member_position,
+    public_campaign,
     public_name,
     unit_standing,
 )
@@ -29,15 +30,10 @@ from scoring import ADULT_LEVELS, LEVEL_OF_KIND
 
 bp = Blueprint("leaderboards", __name__)
 
-PUBLIC_STATUSES = ("active", "ended")
-
 
 def _public_campaign_or_404(slug: str) -> tuple[Campaign, int]:
     """The campaign and its scores version, read together before its board."""
-    found = campaign_with_version(slug)
-    if found is None or campaign_status(found[0], now()) not in PUBLIC_STATUSES:
-        abort(404)
-    return found
+    return public_campaign(slug, now()) or abort(404)
 
 
 def _board_request(campaign: Campaign) -> dict:
@@ -71,7 +67,7 @@ def api_campaigns():
                 "ends_at": campaign.ends_at.isoformat(),
             }
             for campaign in campaigns
-            if campaign_status(campaign, at) in PUBLIC_STATUSES
+            if is_public(campaign, at)
         ]
     )
 

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from core.access import signed_in
 from core.clock import now
+from core.forms import flash_refusal
 from domain.refusals import Refused
 from models import db
 from notifications.commands import sweep_command
@@ -59,9 +60,7 @@ def email():
     try:
         set_email_address(current_user, request.form.get("address", ""), now())
     except Refused as refusal:
-        db.session.rollback()
-        for message in refusal.messages:
-            flash(message, "error")
+        flash_refusal(refusal)
     else:
         db.session.commit()
         flash(_("Đã lưu địa chỉ nhận thông báo qua email."), "success")

@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from campaigns.services import may_run_campaign
-from core.access import managed_root, managed_units_clause, may_manage_unit, roles
+from campaigns.services import campaign_with_slug, may_run_campaign
+from core.access import managed_root, managed_units_clause, may_manage_unit, permitted, roles
 from core.clock import now
 from domain.refusals import Refused
-from models import Campaign, Unit, db
+from models import Campaign, Unit, User, db
 from reports.forms import ExportForm
 from reports.services import (
     REPORTED_KINDS,
@@ -30,16 +30,15 @@ LEADERS = ("admin", "ward_leader")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _campaign_or_404(slug: str) -> Campaign:
-    return db.first_or_404(select(Campaign).where(Campaign.slug == slug))
-
-
 def _exportable_or_403(slug: str) -> Campaign:
     """Exports and the campaign's own report: the campaign's runners (admins, the ward's leaders)."""
-    campaign = _campaign_or_404(slug)
-    if not may_run_campaign(current_user, campaign):
-        abort(403)
-    return campaign
+    return permitted(campaign_with_slug(slug), may_run_campaign)
+
+
+def _may_see_reports(user: User, campaign: Campaign) -> bool:
+    # A ward leader of a wider campaign still prints the reports of the ward: the page lists them.
+    root = managed_root(user)
+    return may_run_campaign(user, campaign) or (root is not None and campaign.scope_unit_id in root.ancestor_ids)
 
 
 def _printable_units(campaign: Campaign) -> list[Unit]:
@@ -77,14 +76,7 @@ def _hub(campaign: Campaign, problems: list[str], status: int):
 @bp.route("/campaigns/<slug>/reports")
 @roles(*LEADERS)
 def index(slug: str):
-    campaign = _campaign_or_404(slug)
-    root = managed_root(current_user)
-    # A ward leader of a wider campaign still prints the reports of the ward: the page lists them.
-    if not may_run_campaign(current_user, campaign) and not (
-        root is not None and campaign.scope_unit_id in root.ancestor_ids
-    ):
-        abort(403)
-    return _hub(campaign, [], 200)
+    return _hub(permitted(campaign_with_slug(slug), _may_see_reports), [], 200)
 
 
 @bp.route("/campaigns/<slug>/reports/export.xlsx", methods=["POST"])
@@ -123,7 +115,7 @@ def print_campaign(slug: str):
 @bp.route("/campaigns/<slug>/reports/units/<code>/print")
 @roles(*LEADERS)
 def print_unit(slug: str, code: str):
-    campaign = _campaign_or_404(slug)
+    campaign = campaign_with_slug(slug) or abort(404)
     unit = db.session.scalar(select(Unit).where(Unit.code == code.upper()))
     if unit is None or campaign.scope_unit_id not in unit.ancestor_ids:
         return _not_found(_("Đơn vị này không thuộc phạm vi chiến dịch."))

@@ -10,15 +10,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from badges.services import BADGE_LABELS, recent_badges
-from campaigns.services import may_run_campaign
-from core.access import public, roles
+from campaigns.services import campaign_with_slug, may_run_campaign
+from core.access import permitted, public, roles
 from core.clock import local_date, now
 from core.extensions import limiter
+from core.forms import flash_refusal
 from core.urls import public_url_for
 from domain.refusals import Refused
 from leaderboards.services import cached_board, public_name
 from live.services import choice_counts, current_question, head_count, named_players, screen_session, standings
-from models import Campaign, EventSession, Quiz, ScreenLink, db
+from models import Campaign, EventSession, Quiz, ScreenLink, User, db
 from models.live import LivePhase, LiveSession
 from quizzes.events import MAX_MINUTES, MIN_MINUTES, close_event, current_code, open_event, open_event_for
 from quizzes.services import quiz_is_open
@@ -46,12 +47,7 @@ TV_CODE_LIMIT = "10 per 10 minutes"
 
 
 def _run_campaign_or_403(slug: str) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
-    if campaign is None:
-        abort(404)
-    if not may_run_campaign(current_user, campaign):
-        abort(403)
-    return campaign
+    return permitted(campaign_with_slug(slug), may_run_campaign)
 
 
 @bp.route("/campaigns/<slug>/screens", methods=["GET", "POST"])
@@ -91,17 +87,11 @@ def manage(slug: str):
 
 
 def _run_screen_or_404(screen_id: int) -> ScreenLink:
-    screen = db.session.get(ScreenLink, screen_id)
-    if screen is None:
-        abort(404)
-    _run_campaign_or_403(screen.campaign.slug)
-    return screen
+    return permitted(db.session.get(ScreenLink, screen_id), _may_run_screen)
 
 
-def _flash_refusal(refusal: Refused) -> None:
-    db.session.rollback()
-    for text in refusal.messages:
-        flash(text, "error")
+def _may_run_screen(user: User, screen: ScreenLink) -> bool:
+    return may_run_campaign(user, screen.campaign)
 
 
 @lru_cache(maxsize=256)
@@ -122,7 +112,7 @@ def tv_code(screen_id: int):
     try:
         issue_tv_code(current_user, screen, now())
     except Refused as refusal:
-        _flash_refusal(refusal)
+        flash_refusal(refusal)
     else:
         db.session.commit()
         flash(
@@ -178,7 +168,7 @@ def open_event_session(screen_id: int):
     try:
         event = open_event(current_user, screen, _minutes(request.form.get("minutes")), now())
     except Refused as refusal:
-        _flash_refusal(refusal)
+        flash_refusal(refusal)
     else:
         db.session.commit()
         until = format_datetime(event.closes_at, "HH:mm")
@@ -197,7 +187,7 @@ def close_event_session(event_id: int):
     try:
         close_event(current_user, event, now())
     except Refused as refusal:
-        _flash_refusal(refusal)
+        flash_refusal(refusal)
     else:
         db.session.commit()
         flash(_("Đã đóng phiên sự kiện; mã trên TV không còn được tính điểm."), "success")

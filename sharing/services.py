@@ -11,28 +11,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from campaigns.services import campaign_status
 from core.clock import local_date, now
-from leaderboards.services import BoardRow, cached_board, campaign_with_version
+from leaderboards.services import BoardRow, cached_board
 from models import Campaign, Quiz, Unit, db
 from sharing.cards import CardLine, standings_card
 from sharing.codes import read_poster_code
 
-# The statuses in which leaderboards.views shows a campaign's board to anyone.
-PUBLIC_STATUSES = ("active", "ended")
 CARD_ROWS = 5
 # Bump when the card's drawing changes, so that caches holding the old picture ask again.
 CARD_DESIGN = 1
 NO_POINTS = _l("Chưa có điểm nào. Hãy là người đầu tiên ghi nhận hoạt động!")
-
-
-def public_campaign(slug: str) -> tuple[Campaign, int] | None:
-    """The campaign and its scores version when its standings are public; None for a draft, a scheduled
-    or an archived campaign, or no campaign at all."""
-    found = campaign_with_version(slug)
-    if found is None or campaign_status(found[0], now()) not in PUBLIC_STATUSES:
-        return None
-    return found
 
 
 def main_standings(campaign: Campaign, version: int) -> list[BoardRow]:

@@ -15,6 +15,7 @@ from core.clock import now
 from core.extensions import limiter
 from core.i18n import current_language
 from core.urls import public_url_for
+from leaderboards.services import public_campaign
 from models import Quiz, db
 from quizzes.services import quiz_is_open
 from sharing.cards import HEIGHT, WIDTH
@@ -23,7 +24,6 @@ from sharing.services import (
     card_etag,
     main_standings,
     poster_target,
-    public_campaign,
     quiz_quarter,
     standings_card_png,
     standings_summary,
@@ -69,7 +69,7 @@ def share_tags() -> dict[str, Any] | None:
     endpoint, args = _page_previewed()
     if endpoint not in SHARED_PAGES or "slug" not in args:
         return None
-    found = public_campaign(args["slug"])
+    found = public_campaign(args["slug"], now())
     if found is None:
         return None
     campaign, version = found
@@ -98,7 +98,7 @@ def sharing_helpers() -> dict[str, Any]:
 @public
 def card(slug: str):
     """The standings card a link preview shows; 404 while the campaign's board is not public."""
-    found = public_campaign(slug)
+    found = public_campaign(slug, now())
     if found is None:
         abort(404)
     campaign, version = found

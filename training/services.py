@@ -192,6 +192,17 @@ def report_completion(member: User, course: Course | None, completed_on, certifi
     )
 
 
+def next_course(member: User) -> Course | None:
+    """A course open to every member that this one has not completed or sent for verification yet."""
+    taken = select(Completion.course_id).where(Completion.member_id == member.id, Completion.status != "rejected")
+    return db.session.scalars(
+        select(Course)
+        .where(Course.active.is_(True), Course.audience == "all", Course.id.not_in(taken))
+        .order_by(Course.id)
+        .limit(1)
+    ).first()
+
+
 def _completion_facts(completion: Completion) -> dict:
     return {
         "status": completion.status,

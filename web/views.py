@@ -18,10 +18,10 @@ from core.clock import local_date, now
 from core.extensions import limiter
 from core.storage import MARKER, evidence_directory
 from leaderboards.services import BoardRow, member_position, unit_position, within_board
-from models import Campaign, Completion, Course, ScoreVersion, User, db
+from models import Campaign, ScoreVersion, User, db
 from reports.services import recent_exports
 from scoring import LEVEL_OF_KIND
-from training.services import pending_count
+from training.services import next_course, pending_count
 
 bp = Blueprint("web", __name__)
 # Checks whose failure leaves the process serving: without Redis each process counts the throttles in
@@ -87,17 +87,6 @@ def _glances(user: User, running: list[Campaign], at: datetime) -> list[Glance]:
     return glances
 
 
-def _next_course(member: User) -> Course | None:
-    """A course open to every member that this one has not completed or sent for verification yet."""
-    taken = select(Completion.course_id).where(Completion.member_id == member.id, Completion.status != "rejected")
-    return db.session.scalars(
-        select(Course)
-        .where(Course.active.is_(True), Course.audience == "all", Course.id.not_in(taken))
-        .order_by(Course.id)
-        .limit(1)
-    ).first()
-
-
 def _leader_home(user: User, campaigns: list[Campaign], at: datetime) -> dict:
     """What a leader has to do and how the ward stands: the parts of the home page only leaders see."""
     verifies = user.role in VERIFYING_ROLES
@@ -137,7 +126,7 @@ def index():
             badges=badges_of(current_user)[:3],
             running=running,
             upcoming=upcoming,
-            next_course=_next_course(current_user),
+            next_course=next_course(current_user),
             level_titles=BEHIND_TITLES,
             # Asked once, here, until answered; changed later on the personal page.
             consent_form=NameConsentForm(current_user) if current_user.public_name_consent is None else None,

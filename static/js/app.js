@@ -107,3 +107,22 @@ document.addEventListener("DOMContentLoaded", function () {
 document.addEventListener("htmx:load", function (event) {
   startCountdown(event.target);
 });
+
+// "Select all on this page" ticks each item's own box too, so what will be approved is what is seen,
+// and unticking one item unticks "all". Without JavaScript the server reads the page's list instead.
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  var all = box.form && box.form.elements.namedItem("all_on_page");
+  if (!all || (box !== all && box.name !== "ids")) {
+    return;
+  }
+  if (box === all) {
+    Array.prototype.forEach.call(box.form.elements, function (item) {
+      if (item.name === "ids") {
+        item.checked = all.checked;
+      }
+    });
+  } else if (!box.checked) {
+    all.checked = false;
+  }
+});

@@ -111,6 +111,25 @@ def test_bulk_approval_of_forty_stays_within_budget_and_keeps_every_rule(
     assert firsts == {(item.campaign_id, item.member_id) for item in items}
 
 
+def test_approving_forty_runs_the_statements_of_approving_four(app, people, tree, make_unit, make_user, make_campaign):
+    """Each step of an approval is one statement for the whole selection, never one per item."""
+    campaigns = [make_campaign(), make_campaign(template="paperless_week")]
+    few = _pending(campaigns, _members(make_user, make_unit, tree, 2, prefix="A"), 4)
+    many = _pending(campaigns, _members(make_user, make_unit, tree, 8, prefix="B"), 40)
+    leader, token = _leader(app)
+
+    costs = []
+    for batch in (few, many):
+        ids = [str(item.id) for item in batch]
+        response, statements = request_statements(
+            leader, "POST", "/review/approve-selected", data={"csrf_token": token, "ids": ids}
+        )
+        assert response.status_code == 302
+        costs.append(len(statements))
+    assert _count(LedgerEntry) == 44 and verify() == []
+    assert costs[0] == costs[1], costs
+
+
 def _review_page(leader) -> list[str]:
     response, statements = request_statements(leader, "GET", "/review")
     assert response.status_code == 200
