@@ -17,7 +17,13 @@ from audit.services import entry as audit_entry
 from audit.services import record, record_many
 from badges.services import check_contribution_badges_many
 from campaigns.presets import PRESETS
-from core.access import managed_members_clause, managed_units_clause, may_manage_unit, may_manage_user
+from core.access import (
+    managed_members_clause,
+    managed_units_clause,
+    may_manage_unit,
+    may_manage_user,
+    members_under_clause,
+)
 from core.privacy import keyed_hash, masked
 from core.text import ascii_slug
 from domain.campaigns import (
@@ -910,12 +916,6 @@ def _waiting_for(actor: User) -> list:
     ]
 
 
-def _in_unit(unit: Unit):
-    """The member lives in the unit's subtree, or belongs to a team or youth union inside it."""
-    subtree = select(Unit.id).where(Unit.path.like(f"{unit.path}%"))
-    return or_(User.home_unit_id.in_(subtree), User.team_id.in_(subtree), User.youth_union_id.in_(subtree))
-
-
 def review_queue(
     actor: User, campaign: Campaign | None = None, unit: Unit | None = None, limit: int = 100
 ) -> list[Contribution]:
@@ -932,7 +932,7 @@ def review_queue(
     if campaign is not None:
         query = query.where(Contribution.campaign_id == campaign.id)
     if unit is not None:
-        query = query.where(_in_unit(unit))
+        query = query.where(members_under_clause(unit))
     return list(db.session.scalars(query))
 
 

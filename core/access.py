@@ -150,3 +150,10 @@ def permitted(found: Found | None, may: Callable[[User, Found], bool]) -> Found:
     if not may(current_user, found):
         abort(403)
     return found
+
+
+def members_under_clause(unit: Unit):
+    """A SQL condition on User: the person lives in the unit's subtree, or belongs to a team or youth union
+    inside it (the rule of campaigns.services.in_scope, for a campaign's scope)."""
+    subtree = select(Unit.id).where(Unit.path.like(f"{unit.path}%"))
+    return or_(User.home_unit_id.in_(subtree), User.team_id.in_(subtree), User.youth_union_id.in_(subtree))

@@ -12,9 +12,11 @@ from decimal import Decimal
 from fractions import Fraction
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Cell = str | int | float | Decimal | Fraction | date | datetime | None
 
 # Excel refuses sheet titles longer than this and these characters in them.
@@ -37,8 +39,10 @@ def _value(cell: Cell) -> str | int | float | Decimal | date | datetime | None:
     if isinstance(cell, datetime) and cell.tzinfo is not None:
         # Excel has no time zones: the caller passes local times; the offset would make openpyxl fail.
         return cell.replace(tzinfo=None)
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
+    if isinstance(cell, str):
+        # Control characters (Word's soft line break comes with pasted text) are not allowed in XLSX.
+        cell = ILLEGAL_CHARACTERS_RE.sub("", cell)
+        return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
     return cell
 
 

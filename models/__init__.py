@@ -72,6 +72,7 @@ def enum_type(enum: type[StrEnum], name: str, length: int) -> Enum:
 
 
 _immediate = ContextVar("immediate_transactions", default=False)
+_reading = ContextVar("reading_transaction", default=False)
 
 
 def _never() -> bool:
@@ -97,6 +98,23 @@ def immediate_transactions() -> Iterator[None]:
         yield
     finally:
         _immediate.reset(token)
+
+
+@contextmanager
+def reading_transaction() -> Iterator[None]:
+    """Run a long read inside a request that writes in a transaction of its own that takes no write lock.
+
+    On SQLite a writing request holds the one write lock from its first statement; an export that reads
+    for seconds before it writes one audit row would hold every other writer back that long. What the
+    request did before is committed first; the read ends with the block, and what comes after begins a
+    writing transaction again."""
+    db.session.commit()
+    token = _reading.set(True)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        _reading.reset(token)
 
 
 def take_turns_on(key: str) -> None:
@@ -133,7 +151,7 @@ def _begin_sqlite(conn: Connection) -> None:
         return
     # A deferred transaction that reads then writes fails at once with "database is locked"
     # under WAL, whatever the busy timeout; requests that may write take the lock up front.
-    writing = _immediate.get() or _may_write()
+    writing = not _reading.get() and (_immediate.get() or _may_write())
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
@@ -165,6 +183,7 @@ from models.versions import ScoreVersion  # noqa: E402
 __all__ = [
     "db",
     "immediate_transactions",
+    "reading_transaction",
     "set_write_intent",
     "take_turns_on",
     "ActionPlan",

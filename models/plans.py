@@ -25,8 +25,9 @@ class ActionPlan(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit] = relationship()
+    # Plan pages show every target with its source and who entered it: loaded together, never one by one.
     targets: Mapped[list["PlanTarget"]] = relationship(
-        back_populates="plan", order_by="PlanTarget.id", cascade="all, delete-orphan"
+        back_populates="plan", order_by="PlanTarget.id", cascade="all, delete-orphan", lazy="selectin"
     )
 
 
@@ -53,7 +54,7 @@ class PlanTarget(Model):
     entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     plan: Mapped[ActionPlan] = relationship(back_populates="targets")
-    campaign: Mapped[Campaign | None] = relationship()
-    activity_type: Mapped[ActivityType | None] = relationship()
-    course: Mapped[Course | None] = relationship()
-    entered_by: Mapped[User | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship(lazy="selectin")
+    activity_type: Mapped[ActivityType | None] = relationship(lazy="selectin")
+    course: Mapped[Course | None] = relationship(lazy="selectin")
+    entered_by: Mapped[User | None] = relationship(lazy="selectin")

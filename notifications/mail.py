@@ -54,8 +54,9 @@ def compose(app: Flask, rows: Sequence[tuple[Notification, User, str]]) -> list[
 
 
 def deliver(config: dict, mails: Sequence[Mail]) -> list[int]:
-    """Send the mails over one connection; the ids of those to try again (the server was down or failed
-    on them). A recipient the server refuses is not retried: it would be refused again."""
+    """Send the mails over one connection; the ids of those to try again (the server was down, or failed
+    on them for now). A mail the server refuses for good (its recipient, its content) is not retried: it
+    would be refused again."""
     done: set[int] = set()
     try:
         with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS) as smtp:
@@ -68,6 +69,12 @@ def deliver(config: dict, mails: Sequence[Mail]) -> list[int]:
                     smtp.send_message(mail.message)
                 except smtplib.SMTPRecipientsRefused as error:
                     log.warning("Notification %d not e-mailed, recipient refused: %s", mail.notification_id, error)
+                except smtplib.SMTPResponseException as error:
+                    # One mail the server turns down (a content filter's 5xx) must not hold back the rest:
+                    # a permanent refusal is dropped, a temporary one (4xx) is tried again next time.
+                    log.warning("Notification %d not e-mailed: %s", mail.notification_id, error)
+                    if error.smtp_code < 500:
+                        continue
                 done.add(mail.notification_id)
     except (smtplib.SMTPException, OSError) as error:
         log.warning("E-mail of notifications failed, tried again later: %s", error)

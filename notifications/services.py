@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
 
+from core.access import members_under_clause
 from domain.enums import CompletionStatus, ContributionStatus
 from domain.refusals import Refused
 from models import (
@@ -27,7 +28,6 @@ from models import (
     Notification,
     NotificationAddress,
     NotificationRun,
-    Unit,
     User,
     UTCDateTime,
     db,
@@ -137,13 +137,11 @@ def notify_completion_decided(completion: Completion, at: datetime) -> None:
 
 
 def notify_members_in_scope(campaign: Campaign, kind: str, subject: str, at: datetime) -> None:
-    """One notification per active member whose home unit lies in the campaign's scope, in one INSERT
-    from a SELECT; repeats add nothing."""
-    members = (
-        select(User.id, literal(str(kind)), literal(subject), literal(campaign.id), literal(at, type_=UTCDateTime()))
-        .join(Unit, Unit.id == User.home_unit_id)
-        .where(User.active.is_(True), Unit.path.like(f"{campaign.scope_unit.path}%"))
-    )
+    """One notification per active person taking part in the campaign (home unit, team or youth union in
+    its scope), in one INSERT from a SELECT; repeats add nothing."""
+    members = select(
+        User.id, literal(str(kind)), literal(subject), literal(campaign.id), literal(at, type_=UTCDateTime())
+    ).where(User.active.is_(True), members_under_clause(campaign.scope_unit))
     db.session.execute(
         _insert(Notification)
         .from_select(["user_id", "kind", "subject", "campaign_id", "created_at"], members)

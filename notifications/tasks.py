@@ -7,16 +7,19 @@ done (NotificationRun) and each notification is unique per user, kind and subjec
 run or two schedulers add nothing; a sending whose day has passed is not made up for (a reminder for
 yesterday's tomorrow is no longer true)."""
 
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from core.access import managed_members_clause
+from core.access import managed_root
 from core.clock import from_local, local_date, to_local
 from core.scheduler import run_job, scheduler_app
 from domain.enums import Role
-from models import Campaign, Completion, Contribution, User, db, immediate_transactions
+from models import Campaign, Completion, Contribution, Unit, User, db, immediate_transactions
 from notifications.mail import compose, deliver
 from notifications.services import (
     Kind,
@@ -74,14 +77,48 @@ def send_reminders(at: datetime) -> int:
     return sent
 
 
-def _pending_for(leader: User, model: type[Contribution] | type[Completion]) -> int:
-    """How many of these items wait for this leader: pending, of people they manage, not their own."""
-    return db.session.execute(
-        select(func.count())
+@dataclass
+class _Waiting:
+    """Pending items of one kind, counted once for every leader: under each unit of the tree (by the
+    member's home unit), per team or youth union, per member, and in all."""
+
+    under: Counter[int] = field(default_factory=Counter)
+    in_group: Counter[int] = field(default_factory=Counter)
+    by_member: Counter[int] = field(default_factory=Counter)
+    total: int = 0
+
+    def for_leader(self, leader: User) -> int:
+        """What waits for this leader: the rule of core.access.managed_members_clause, less their own."""
+        if leader.role == Role.ADMIN:
+            managed = self.total
+        else:
+            root = managed_root(leader)
+            counter = self.in_group if leader.role == Role.TEAM_LEADER else self.under
+            managed = counter[root.id] if root is not None else 0
+        return managed - self.by_member[leader.id]
+
+
+def _waiting(model: type[Contribution] | type[Completion]) -> _Waiting:
+    """One grouped read for all leaders: a digest's cost follows the people with work waiting, not the
+    number of leaders times a query each."""
+    rows = db.session.execute(
+        select(Unit.path, User.team_id, User.youth_union_id, model.member_id, func.count())
         .select_from(model)
         .join(User, User.id == model.member_id)
-        .where(model.status == "pending", managed_members_clause(leader), model.member_id != leader.id)
-    ).scalar_one()
+        .join(Unit, Unit.id == User.home_unit_id)
+        .where(model.status == "pending")
+        .group_by(Unit.path, User.team_id, User.youth_union_id, model.member_id)
+    )
+    waiting = _Waiting()
+    for path, team_id, youth_union_id, member_id, count in rows:
+        for unit_id in path.strip("/").split("/"):
+            waiting.under[int(unit_id)] += count
+        for group_id in (team_id, youth_union_id):
+            if group_id is not None:
+                waiting.in_group[group_id] += count
+        waiting.by_member[member_id] += count
+        waiting.total += count
+    return waiting
 
 
 def send_digests(at: datetime) -> int:
@@ -90,13 +127,16 @@ def send_digests(at: datetime) -> int:
     if run_done(f"{Kind.LEADER_DIGEST}:{day}"):
         return 0
     leaders = db.session.scalars(
-        select(User).where(User.active.is_(True), User.role.in_(LEADER_ROLES)).order_by(User.id)
+        select(User)
+        .where(User.active.is_(True), User.role.in_(LEADER_ROLES))
+        .options(selectinload(User.home_unit), selectinload(User.team), selectinload(User.youth_union))
+        .order_by(User.id)
     ).all()
+    contributions, completions = _waiting(Contribution), _waiting(Completion)
     notices = []
     for leader in leaders:
-        contributions, completions = _pending_for(leader, Contribution), _pending_for(leader, Completion)
-        if contributions or completions:
-            params = {"contributions": contributions, "completions": completions}
+        params = {"contributions": contributions.for_leader(leader), "completions": completions.for_leader(leader)}
+        if params["contributions"] or params["completions"]:
             notices.append(Notice(leader.id, Kind.LEADER_DIGEST, f"day:{day}", None, params))
     notify_many(notices, at)
     mark_run_done(f"{Kind.LEADER_DIGEST}:{day}", at)

@@ -20,7 +20,19 @@ from core.spreadsheets import Sheet, workbook_bytes
 from domain.enums import UnitKind
 from domain.plans import RATE_METRICS, PlanMetric, Tally, TargetSource, TargetStatus, tally, target_status
 from domain.refusals import Refused
-from models import ActionPlan, ActivityType, Campaign, Course, OutcomeCount, PlanTarget, Unit, UnitScore, User, db
+from models import (
+    ActionPlan,
+    ActivityType,
+    Campaign,
+    Course,
+    OutcomeCount,
+    PlanTarget,
+    Unit,
+    UnitScore,
+    User,
+    db,
+    reading_transaction,
+)
 from models.units import WARD_KINDS
 from scoring import adults_sql
 from training.services import CoverageRow, coverage
@@ -471,7 +483,10 @@ def _sub_unit_sheet(progress: PlanProgress) -> Sheet:
     return Sheet(_("Theo đơn vị"), headers, rows)
 
 
-def plan_workbook(actor: User, progress: PlanProgress, at: datetime) -> bytes:
+def plan_workbook(actor: User, plan: ActionPlan, today: date, at: datetime) -> bytes:
     """The plan as an XLSX workbook (targets, summary, per ward), recorded in the audit log."""
-    record(actor, "export", progress.plan, progress.plan.unit, after={"what": "plan", "format": "xlsx"}, at=at)
-    return workbook_bytes([_target_sheet(progress), _summary_sheet(progress), _sub_unit_sheet(progress)])
+    with reading_transaction():
+        progress = plan_progress(plan, today)
+        sheets = [_target_sheet(progress), _summary_sheet(progress), _sub_unit_sheet(progress)]
+    record(actor, "export", plan, plan.unit, after={"what": "plan", "format": "xlsx"}, at=at)
+    return workbook_bytes(sheets)

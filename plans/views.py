@@ -1,13 +1,15 @@
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import roles
 from core.clock import now, today
 from core.forms import Form, attach_refusal
+from core.rendering import download
+from core.spreadsheets import XLSX_MIMETYPE
 from domain.refusals import Refused
 from models import ActionPlan, PlanTarget, db
 from plans.forms import FigureForm, PlanForm, TargetForm
@@ -33,7 +35,6 @@ from plans.services import (
 bp = Blueprint("plans", __name__)
 
 Saved = TypeVar("Saved")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.app_context_processor
@@ -128,13 +129,9 @@ def print_plan(plan_id: int):
 @bp.route("/plans/<int:plan_id>/export", methods=["POST"])
 @roles(*KEEPERS)
 def export(plan_id: int):
-    progress = plan_progress(_kept_plan(plan_id), today())
-    content = plan_workbook(current_user, progress, now())
+    content = plan_workbook(current_user, _kept_plan(plan_id), today(), now())
     db.session.commit()
-    response = make_response(content)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = f'attachment; filename="ke-hoach-{plan_id}.xlsx"'
-    return response
+    return download(content, XLSX_MIMETYPE, f"ke-hoach-{plan_id}.xlsx")
 
 
 @bp.route("/plans/<int:plan_id>/targets/new", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ campaign has ended, so a report never disagrees with the board it summarises. Na
 not agree to show them become "Thành viên #n", and counts of fewer than five people become "< 5".
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
@@ -42,6 +42,7 @@ from models import (
     UnitScore,
     User,
     db,
+    reading_transaction,
 )
 from models.units import WARD_KINDS
 from reports.charts import progress_svg
@@ -71,6 +72,11 @@ FORMATS = ("xlsx", "csv")
 def small(count: int) -> int | str:
     """A count of people as it may be shown: "< 5" from one to four, so that no one is singled out."""
     return SUPPRESSED if 0 < count < SMALL_COUNT else count
+
+
+def hidden_with(counts: Sequence[int], figure: Cell) -> Cell:
+    """A figure that would give a hidden count away (its points, its share) is hidden with it."""
+    return SUPPRESSED if any(0 < count < SMALL_COUNT for count in counts) else figure
 
 
 def pseudonym(position: int) -> str:
@@ -199,9 +205,11 @@ def _contributions_sheet(campaign: Campaign, _today: date) -> Sheet:
     table: list[list[Cell]] = []
     for day, unit_name, activity_id, count, quantity, points in rows:
         activity = activities[activity_id]
-        shown = small if activity.once_per_beneficiary else int
         label = in_language(activity, "unit_label")
-        table.append([day, unit_name, in_language(activity), shown(count), shown(quantity), label, points])
+        figures: list[Cell] = [count, quantity, points]
+        if activity.once_per_beneficiary:  # each one a resident helped: few of them are not shown
+            figures = [small(count), small(quantity), hidden_with([quantity], points)]
+        table.append([day, unit_name, in_language(activity), *figures[:2], label, figures[2]])
     return Sheet(str(TABLE_LABELS["contributions"]), headers, table)
 
 
@@ -229,9 +237,9 @@ def _training_sheet(campaign: Campaign, _today: date) -> Sheet:
             in_language(row.course),
             small(row.audience),
             small(row.trained),
-            round(row.percent, 1),
+            hidden_with([row.audience, row.trained], round(row.percent, 1)),
             row.course.target_percent,
-            _("Đạt") if row.target_reached else _("Chưa đạt"),
+            hidden_with([row.audience, row.trained], _("Đạt") if row.target_reached else _("Chưa đạt")),
         ]
         for row in coverage(report_units(campaign.scope_unit), list(courses))
     ]
@@ -252,7 +260,10 @@ def _quiz_sheet(campaign: Campaign, _today: date) -> Sheet:
     return Sheet(
         str(TABLE_LABELS["quiz"]),
         headers,
-        [[title, local_date(opens), unit, small(count), points] for title, opens, unit, count, points in rows],
+        [
+            [title, local_date(opens), unit, small(count), hidden_with([count], points)]
+            for title, opens, unit, count, points in rows
+        ],
     )
 
 
@@ -278,14 +289,16 @@ def _record_export(actor: User, campaign: Campaign, what: str, file_format: str,
 
 def export_workbook(actor: User, campaign: Campaign, at: datetime) -> bytes:
     """Every table of the campaign as one XLSX workbook; the export is audited in the caller's transaction."""
-    sheets = [campaign_sheet(campaign, table, local_date(at)) for table in tables_of(campaign)]
+    with reading_transaction():
+        sheets = [campaign_sheet(campaign, table, local_date(at)) for table in tables_of(campaign)]
     _record_export(actor, campaign, "workbook", "xlsx", at)
     return workbook_bytes(sheets)
 
 
 def export_csv(actor: User, campaign: Campaign, table: str, at: datetime) -> bytes:
     """One table as CSV; audited like the workbook. Refused for an unknown table, recording nothing."""
-    sheet = campaign_sheet(campaign, table, local_date(at))
+    with reading_transaction():
+        sheet = campaign_sheet(campaign, table, local_date(at))
     _record_export(actor, campaign, table, "csv", at)
     return csv_bytes(sheet)
 

@@ -2,7 +2,7 @@
 
 Exports are POST forms: each is recorded in the audit log, and a GET never writes."""
 
-from flask import Blueprint, Response, abort, make_response, render_template
+from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,6 +10,8 @@ from sqlalchemy import select
 from campaigns.services import campaign_with_slug, may_run_campaign
 from core.access import managed_root, managed_units_clause, may_manage_unit, permitted, roles
 from core.clock import now
+from core.rendering import download
+from core.spreadsheets import XLSX_MIMETYPE
 from domain.refusals import Refused
 from models import Campaign, Unit, User, db
 from reports.forms import ExportForm
@@ -27,7 +29,6 @@ from reports.services import (
 bp = Blueprint("reports", __name__)
 
 LEADERS = ("admin", "ward_leader")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _exportable_or_403(slug: str) -> Campaign:
@@ -49,14 +50,6 @@ def _printable_units(campaign: Campaign) -> list[Unit]:
 
 def _not_found(message: str):
     return render_template("errors/error.html", code=404, title=_("Không tìm thấy"), message=message), 404
-
-
-def _download(content: bytes, mimetype: str, filename: str) -> Response:
-    response = make_response(content)
-    response.mimetype = mimetype
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"  # figures with names in them stay off shared caches
-    return response
 
 
 def _hub(campaign: Campaign, problems: list[str], status: int):
@@ -87,7 +80,7 @@ def workbook(slug: str):
         abort(400)
     content = export_workbook(current_user, campaign, now())
     db.session.commit()
-    return _download(content, XLSX, f"thidua-{campaign.slug}.xlsx")
+    return download(content, XLSX_MIMETYPE, f"thidua-{campaign.slug}.xlsx")
 
 
 @bp.route("/campaigns/<slug>/reports/export/<table>.csv", methods=["POST"])
@@ -102,7 +95,7 @@ def table_csv(slug: str, table: str):
         db.session.rollback()
         return _hub(campaign, refusal.messages, 400)
     db.session.commit()
-    return _download(content, "text/csv", f"thidua-{campaign.slug}-{table}.csv")
+    return download(content, "text/csv", f"thidua-{campaign.slug}-{table}.csv")
 
 
 @bp.route("/campaigns/<slug>/reports/print")

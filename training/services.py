@@ -1,12 +1,13 @@
 """Training: the course catalogue, completions and their verification, CSV import, coverage."""
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.services import find_user
@@ -426,36 +427,38 @@ class CoverageRow:
         return self.audience > 0 and self.percent >= self.course.target_percent
 
 
+def _rolled_up(counts: Sequence[tuple[str, int]]) -> Counter[int]:
+    """Counts per home unit (by its path), added up into that unit and each of its ancestors."""
+    totals: Counter[int] = Counter()
+    for path, count in counts:
+        for unit_id in path.strip("/").split("/"):
+            totals[int(unit_id)] += count
+    return totals
+
+
 def coverage(units: list[Unit], courses: list[Course]) -> list[CoverageRow]:
     """For each unit and course: people in the audience (members, or cadres only) below the unit and
-    how many have a verified completion. Two grouped queries per course, whatever the headcount."""
+    how many have a verified completion. People are counted per home unit and added up along the
+    units' paths, so the cost follows the number of home units, not units × people."""
     if not units or not courses:
         return []
-    ids = [unit.id for unit in units]
+    active = select(Unit.path, func.count(User.id)).join(Unit, Unit.id == User.home_unit_id).where(User.active)
+    audiences = {
+        "all": _rolled_up(db.session.execute(active.group_by(Unit.path)).all()),
+        "cadres": _rolled_up(db.session.execute(active.where(User.is_cadre).group_by(Unit.path)).all()),
+    }
+    trained_rows = db.session.execute(
+        active.add_columns(Completion.course_id)
+        .join(Completion, Completion.member_id == User.id)
+        .where(Completion.status == "verified", Completion.course_id.in_([course.id for course in courses]))
+        .group_by(Unit.path, Completion.course_id)
+    )
+    by_course: dict[int, list[tuple[str, int]]] = {}
+    for path, count, course_id in trained_rows:
+        by_course.setdefault(course_id, []).append((path, count))
     rows = []
     for course in courses:
-        in_audience = select(User.id, Unit.path).join(Unit, Unit.id == User.home_unit_id).where(User.active.is_(True))
-        if course.audience == "cadres":
-            in_audience = in_audience.where(User.is_cadre.is_(True))
-        people = in_audience.subquery()
-        by_unit = (
-            select(Unit.id, func.count(people.c.id))
-            .join(people, people.c.path.like(Unit.path.concat("%")))
-            .where(Unit.id.in_(ids))
-            .group_by(Unit.id)
-        )
-        audience = dict(db.session.execute(by_unit).all())
-        trained = dict(
-            db.session.execute(
-                by_unit.join(
-                    Completion,
-                    and_(
-                        Completion.member_id == people.c.id,
-                        Completion.course_id == course.id,
-                        Completion.status == "verified",
-                    ),
-                )
-            ).all()
-        )
-        rows += [CoverageRow(unit, course, audience.get(unit.id, 0), trained.get(unit.id, 0)) for unit in units]
+        audience = audiences["cadres" if course.audience == "cadres" else "all"]
+        trained = _rolled_up(by_course.get(course.id, []))
+        rows += [CoverageRow(unit, course, audience[unit.id], trained[unit.id]) for unit in units]
     return rows

@@ -20,7 +20,7 @@ from core.storage import MARKER, evidence_directory
 from leaderboards.services import BoardRow, member_position, unit_position, within_board
 from models import Campaign, ScoreVersion, User, db
 from reports.services import recent_exports
-from scoring import LEVEL_OF_KIND
+from scoring import ADULT_LEVELS, LEVEL_OF_KIND
 from training.services import next_course, pending_count
 
 bp = Blueprint("web", __name__)
@@ -55,6 +55,12 @@ def _days_left(campaign: Campaign, at: datetime) -> int:
     return max(0, (local_date(campaign.ends_at) - local_date(at)).days)
 
 
+def _behind_on(campaign: Campaign, level: str) -> str:
+    """Behind on the target when the campaign has one, on points otherwise; outcomes count where the
+    residents live (wards, quarters), so teams are behind on points."""
+    return "target" if campaign.headline_activity is not None and level in ADULT_LEVELS else "points"
+
+
 def _glances(user: User, running: list[Campaign], at: datetime) -> list[Glance]:
     """Each running campaign seen from the leader's ward (the admin: from the campaign's scope). Boards
     are read through the per-version cache, with every campaign's version in one statement: a second
@@ -70,16 +76,19 @@ def _glances(user: User, running: list[Campaign], at: datetime) -> list[Glance]:
     glances = []
     for campaign in running:
         within = ward if ward is not None and campaign.scope_unit_id in ward.ancestor_ids else campaign.scope_unit
-        # Behind on the target when the campaign has one, on points otherwise.
-        metric = "target" if campaign.headline_activity is not None else "points"
         version = versions[campaign.id]
 
         own_level = LEVEL_OF_KIND.get(within.kind)
         # The ward's board of wards within itself is its own row.
-        progress = within_board(campaign, own_level, metric, within, today, version) if own_level else []
+        progress = (
+            within_board(campaign, own_level, _behind_on(campaign, own_level), within, today, version)
+            if own_level
+            else []
+        )
         levels = ("quarter", "team") if own_level else ("ward",)
         behind = [
-            (level, within_board(campaign, level, metric, within, today, version)[-BEHIND:][::-1]) for level in levels
+            (level, within_board(campaign, level, _behind_on(campaign, level), within, today, version)[-BEHIND:][::-1])
+            for level in levels
         ]
         glances.append(
             Glance(campaign, _days_left(campaign, at), next(iter(progress), None), [pair for pair in behind if pair[1]])

@@ -1,6 +1,7 @@
 """The home page (issue 12, item 10): a leader's says what waits and how the ward stands, a member's what
 to do next; both in a bounded number of statements."""
 
+import re
 from datetime import date
 
 import pytest
@@ -66,6 +67,12 @@ def test_a_ward_leader_sees_what_waits_and_how_the_ward_stands(ward, people):
     behind = standing[standing.index(paperless.title) :]
     assert "Unit QA2" in behind and "Unit Q1" in behind and "Unit QA0" not in behind.split("Tổ công nghệ số")[0]
     assert "Khu phố, ấp xếp cuối" in behind and "Tổ công nghệ số xếp cuối" in behind
+    # Signatures count in the quarter of the resident helped, never in a team: teams are behind on points
+    # (T1 has them, the others none), not all tied at rank 1 with no value.
+    signature_teams = standing[standing.index(signatures.title) : standing.index(paperless.title)].split(
+        "Tổ công nghệ số"
+    )[1]
+    assert re.search(r"Unit TA2\s*—\s*hạng 2 · 0 điểm", signature_teams), signature_teams
     exports = _section(page, "recent-exports")
     assert paperless.title in exports and "XLSX" in exports
     assert "name-consent" in page  # the leader has not answered either

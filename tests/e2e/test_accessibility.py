@@ -1,20 +1,28 @@
 """axe-core (WCAG 2.2 AA and best practices) on every kind of page, on a phone and a desktop, in both
-languages: no violation of impact serious or critical. And the keyboard and screen-reader paths the
-rules cannot see: the skip link, focus after an htmx swap, errors tied to their fields."""
+languages: no violation of impact serious or critical; on the pages added with live quizzes, plans,
+reports, notifications, sharing and the leaders' home, also nothing wider than a 360 px phone and, in
+English, no Vietnamese but what people typed. And the keyboard and screen-reader paths the rules cannot
+see: the skip link, focus after an htmx swap, errors tied to their fields."""
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import JSON, String, select
 
 from campaigns.services import campaign_status
 from core.clock import now, today
-from demo.campaigns import DEMO_QUIZ_SLUG
+from demo.campaigns import DEMO_CAMPAIGNS, DEMO_QUIZ_SLUG
 from demo.seed import DEMO_PASSWORD
-from models import Course, Notification, Quiz, User, db
+from leaderboards.services import public_name
+from models import ActionPlan, Campaign, Course, Notification, Quiz, User, db
+from notifications.services import Kind
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from screens.services import create_screen
 from tests.conftest import PASSWORD
@@ -144,6 +152,293 @@ def test_no_serious_or_critical_axe_violation_on_any_kind_of_page(browser, live_
     _scan_resident(resident, live_server, demo, found)
     resident.context.close()
     assert not found, f"{len(found)} serious or critical axe violations ({size}, {language}):\n" + "\n".join(found)
+
+
+# --- the pages added with live quizzes, plans, reports, notifications, sharing and the leaders' home ---
+
+# Letters only Vietnamese writes (and the accented vowels it shares with French): an English page
+# that shows one outside what people typed has an interface string left untranslated.
+VIETNAMESE_LETTER = re.compile("[àáâãèéêìíòóôõùúýăđơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.IGNORECASE)
+# The product's name is written the same in both languages.
+NAMES = ("ThiĐua",)
+# The text a person reads or hears on the page: its title, its text nodes and the attributes a screen
+# reader speaks, except where an element says it is Vietnamese on purpose (lang="vi", as a poster's
+# lines for residents or the switch to Tiếng Việt).
+PAGE_TEXTS = """() => {
+  const english = element => !(element.closest('[lang]') || document.documentElement).lang.startsWith('vi');
+  const texts = [document.title];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (node.data.trim() && !parent.closest('script, style, template') && english(parent)) texts.push(node.data.trim());
+  }
+  const spoken = ['aria-label', 'title', 'placeholder', 'alt', 'data-countdown-label'];
+  for (const element of document.querySelectorAll(spoken.map(name => `[${name}]`).join())) {
+    if (english(element)) texts.push(...spoken.map(name => element.getAttribute(name)).filter(Boolean));
+  }
+  return texts;
+}"""
+# When the page scrolls sideways: how wide it is and the innermost elements that reach past the right edge, leaving out
+# those a box scrolls or clips (a table in its scrolling region). An absolutely positioned element
+# escapes every such box below its containing block (a visually hidden label in a scrolling table).
+OVERFLOWING = """width => {
+  const scrolled = document.documentElement.scrollWidth;
+  if (scrolled <= width) return [];
+  const past = element => element.getBoundingClientRect().right > width;
+  const held = element => {
+    const absolute = ['absolute', 'fixed'].includes(getComputedStyle(element).position);
+    for (let box = absolute ? element.offsetParent : element.parentElement; box && box !== document.body;
+         box = box.parentElement) {
+      if (getComputedStyle(box).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
+  const wide = new Set([...document.body.querySelectorAll('*')].filter(element => past(element) && !held(element)));
+  return [`${scrolled} px wide`, ...[...wide].filter(element => ![...element.children].some(child => wide.has(child)))
+    .slice(0, 5).map(element => element.outerHTML.slice(0, 120))];
+}"""
+
+
+def _strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings_in(item)
+
+
+def typed_texts() -> list[str]:
+    """Every text in the database with a Vietnamese letter (names, titles, questions, reasons: what an
+    English page rightly shows as it was typed) and the initials boards make of names, in lower case,
+    longest first."""
+    texts = {name.casefold() for name in NAMES}
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, String | JSON):
+                for value in db.session.scalars(select(column)):  # no DISTINCT: PostgreSQL cannot compare json
+                    texts.update(text.casefold() for text in _strings_in(value) if VIETNAMESE_LETTER.search(text))
+    texts.update(public_name(user, shown=False).casefold() for user in db.session.scalars(select(User)))
+    return sorted(texts, key=len, reverse=True)
+
+
+def untranslated(page: Page, typed: list[str]) -> list[str]:
+    """The texts of an English page with Vietnamese left once what people typed is taken out (in any
+    case: a letterhead writes the unit's name in capitals)."""
+    left = []
+    for text in page.evaluate(PAGE_TEXTS):
+        rest = text.casefold()
+        for value in typed:
+            if not VIETNAMESE_LETTER.search(rest):
+                break
+            rest = rest.replace(value, " ")
+        if VIETNAMESE_LETTER.search(rest):
+            left.append(text)
+    return left
+
+
+# What a refused role reads instead of the page: what happened and why.
+FORBIDDEN = {
+    "vi": re.compile(r"Không có quyền truy cập\s+Tài khoản của bạn không được phép mở trang này."),
+    "en": re.compile(r"Access denied\s+Your account may not open this page."),
+}
+
+
+class Survey:
+    """One person with a phone (360×740) and a desktop (1280×800) in one language. Each page seen is
+    checked on both: axe finds nothing serious or critical; on the phone nothing is wider than the
+    screen; in English no Vietnamese is left but what people typed."""
+
+    def __init__(self, browser, live_server: str, language: str, typed: list[str], found: list[str]) -> None:
+        self.live_server, self.language, self.typed, self.found = live_server, language, typed, found
+        self.pages = {size: _browser_page(browser, live_server, size, language) for size in SIZES}
+
+    def sign_in(self, username: str) -> None:
+        for page in self.pages.values():
+            page.context.clear_cookies(name="session")
+            _sign_in(page, self.live_server, username)
+
+    def visit(self, path: str, name: str, status: int = 200, ready: str = "main") -> None:
+        """Open `path` on both, wait until `ready` shows, and check them."""
+        for page in self.pages.values():
+            response = page.goto(f"{self.live_server}{path}")
+            if response is None or response.status != status:
+                self.found.append(f"{name} ({path}): HTTP {response and response.status}, expected {status}")
+            expect(page.locator(ready).first).to_be_visible()
+        self.check(name)
+
+    def refused(self, path: str, name: str) -> None:
+        """Open `path`, which this person may not see: a 403 page that says so, checked like any page."""
+        self.visit(path, name, status=403)
+        for page in self.pages.values():
+            expect(page.locator("main")).to_contain_text(FORBIDDEN[self.language])
+
+    def check(self, name: str) -> None:
+        """Check both pages as they are now."""
+        for size, page in self.pages.items():
+            self.found.extend(blocking_violations(page, f"{name}, {size}"))
+            if size == "phone":
+                wide = page.evaluate(OVERFLOWING, PHONE["width"])
+                if wide:
+                    self.found.append(f"{name} ({page.url}): wider than {PHONE['width']} px: " + "\n    ".join(wide))
+                if self.language == "en":
+                    left = untranslated(page, self.typed)
+                    self.found.extend(f"{name} ({page.url}): not in English: {text!r}" for text in left)
+
+    def close(self) -> None:
+        for page in self.pages.values():
+            page.context.close()
+
+
+def _report(found: list[str], language: str) -> str:
+    return f"{len(found)} problems ({language}):\n" + "\n".join(found)
+
+
+def _host_step(host: Survey, step: str) -> None:
+    phone = host.pages["phone"]
+    phone.locator(f"button[name=step][value={step}]").click()
+    expect(phone.locator(f"button[name=step][value={step}]")).to_have_count(0)
+
+
+def _live_phase(host: Survey, tv: Survey, players: Survey, paths: dict[str, str], phase: str) -> None:
+    """The players' phones, the host's phone and the hall's TV once the session is in `phase`; the
+    players answer an open question (before its time runs out) and are seen again."""
+    players.visit(paths["play"], f"live quiz player, {phase}", ready="#live-play")
+    if phase == "question":
+        for page in players.pages.values():
+            page.locator("button.choice").first.click()
+            expect(page.locator(".live-given")).to_be_visible()
+        players.check("live quiz player, answered")
+    host.visit(paths["host"], f"live quiz host, {phase}")
+    tv.visit(paths["tv"], f"live quiz TV, {phase}", ready=f"#live.live-tv-{phase}")
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_live_quiz_passes_on_the_hosts_phone_the_tv_and_the_players_phones(browser, live_server, demo, language):
+    found: list[str] = []
+    typed = typed_texts()
+    host, tv, players = (Survey(browser, live_server, language, typed, found) for _ in range(3))
+    host.sign_in("admin")
+    host.visit(f"/campaigns/{demo.campaign}/live", "live quiz, a new session")
+    host_phone = host.pages["phone"]
+    seconds = host_phone.locator("input[name=seconds_per_question]")
+    seconds.fill("600")  # refused: 120 at most
+    host_phone.locator("main form button").click()
+    expect(host_phone.locator("[data-error-summary]")).to_be_focused()
+    host.check("live quiz, a new session refused")
+    seconds.fill("120")
+    host_phone.locator("main form button").click()
+    expect(host_phone.locator(".live-host-code")).to_be_visible()
+    code = host_phone.locator(".live-host-code").inner_text().replace(" ", "")
+    paths = {"host": host_phone.url.removeprefix(live_server), "tv": f"/screen/{demo.screen}"}
+
+    players.visit("/live?code=12345", "live quiz, a code one digit short", status=422)
+    players.visit("/live", "live quiz, the code")
+    for page in players.pages.values():
+        page.locator("input[name=code]").fill(code)
+        page.locator("main form button").click()
+        expect(page.locator("select[name=quarter]")).to_be_visible()
+    players.check("live quiz, join")
+    for page in players.pages.values():
+        page.locator("main form button").click()
+        expect(page.locator("#live-play")).to_be_visible()
+    paths["play"] = players.pages["phone"].url.removeprefix(live_server)
+    _live_phase(host, tv, players, paths, "lobby")
+
+    for step, phase in (("start", "question"), ("reveal", "answers"), ("standings", "standings"), ("end", "ended")):
+        _host_step(host, step)
+        _live_phase(host, tv, players, paths, phase)
+    host.visit(f"/campaigns/{demo.campaign}/live", "live quiz, the sessions")
+    players.sign_in("caprang.member")
+    players.refused(f"/campaigns/{demo.campaign}/live", "live quiz, new session refused to a member")
+    players.refused(paths["host"], "live quiz host, refused to a member")
+    for survey in (host, tv, players):
+        survey.close()
+    assert not found, _report(found, language)
+
+
+def _notify(username: str, campaign_slug: str) -> None:
+    """A member's bell with a campaign's last day tomorrow, a contribution turned down and a course confirmed."""
+    member = db.session.scalar(select(User).where(User.username == username))
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == campaign_slug))
+    activity = campaign.activity_types[0]
+    db.session.add_all(
+        [
+            Notification(
+                user_id=member.id,
+                kind=Kind.CAMPAIGN_ENDS_TOMORROW,
+                subject=f"campaign:{campaign.id}:{today() + timedelta(days=1)}",
+                campaign_id=campaign.id,
+            ),
+            Notification(
+                user_id=member.id,
+                kind=Kind.CONTRIBUTION_REJECTED,
+                subject="contribution:0",
+                campaign_id=campaign.id,
+                params={
+                    "activity": activity.name,
+                    "activity_en": activity.name_en,
+                    "day": today().isoformat(),
+                    "reason": "Ảnh minh chứng bị mờ",
+                },
+            ),
+            Notification(
+                user_id=member.id,
+                kind=Kind.COMPLETION_VERIFIED,
+                subject="completion:0",
+                params={"course": "Kỹ năng số cơ bản", "course_en": "Basic digital skills"},
+            ),
+        ]
+    )
+    db.session.commit()
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_plans_reports_notifications_posters_and_homes_pass_on_a_phone_and_a_desktop(
+    browser, live_server, demo, language
+):
+    ward_campaign = DEMO_CAMPAIGNS[1].slug
+    _notify("caprang.member", ward_campaign)
+    plan = db.session.scalars(select(ActionPlan)).one()
+    member = db.session.scalar(select(User).where(User.username == "caprang.member"))
+    quarter, ward = member.home_unit.code, member.home_unit.parent.code
+    found: list[str] = []
+    person = Survey(browser, live_server, language, typed_texts(), found)
+
+    person.sign_in("admin")
+    for path, name in (
+        ("/", "home, province admin"),
+        ("/plans", "plans"),
+        (f"/plans/{plan.id}", "a plan"),
+        (f"/plans/{plan.id}/print", "a plan, printed"),
+        (f"/campaigns/{demo.campaign}/reports", "reports"),
+        (f"/campaigns/{demo.campaign}/reports/print", "the campaign's report, printed"),
+        (f"/campaigns/{demo.campaign}/reports/units/{ward}/print", "a ward's report, printed"),
+        ("/notifications", "notifications, none"),
+        (f"/quizzes/{DEMO_QUIZ_SLUG}/poster/{quarter}", "a quarter's poster"),
+    ):
+        person.visit(path, name)
+    short_link = person.pages["phone"].locator(".poster-short a").get_attribute("href") or ""
+    person.visit(urlsplit(short_link).path, "a poster's short link: the quiz, its quarter chosen")
+    person.visit("/j/zzzzzz", "a short link that leads nowhere", status=404)
+    person.sign_in("binhloc.leader")
+    person.visit(f"/campaigns/{ward_campaign}/reports", "reports, ward leader")
+    with person.pages["phone"].expect_download():
+        person.pages["phone"].locator("form[action$='/export/quarter.csv'] button").click()
+    person.visit("/", "home, ward leader with an export", ready="#recent-exports li")
+    person.visit("/plans", "plans, ward leader")
+    person.visit(f"/campaigns/{ward_campaign}/reports/units/{quarter}/print", "a quarter's report, printed")
+    person.sign_in("caprang.leader")
+    person.visit("/", "home, team leader")
+    person.sign_in("caprang.member")
+    person.visit("/", "home, member")
+    person.visit("/notifications", "notifications", ready=".notifications li.unread")
+    person.refused(f"/plans/{plan.id}", "a plan, refused to a member")
+    person.refused(f"/campaigns/{ward_campaign}/reports", "reports, refused to a member")
+    person.close()
+    assert not found, _report(found, language)
 
 
 # The colour a focus ring is seen against is the first opaque background behind the element.

@@ -45,9 +45,13 @@ class _Session(socketserver.StreamRequestHandler):
             elif verb == "DATA":
                 self._reply("354 end with .")
                 message = email.message_from_bytes(self._data(), policy=email.policy.default)
-                self.server.messages.append(message)  # type: ignore[arg-type]
+                turned_down = [self.server.data_refused[to] for to in recipients if to in self.server.data_refused]
+                if turned_down:  # as a content filter answers after reading the message
+                    self._reply(turned_down[0])
+                else:
+                    self.server.messages.append(message)  # type: ignore[arg-type]
+                    self._reply("250 OK")
                 recipients = []
-                self._reply("250 OK")
             elif verb == "QUIT":
                 self._reply("221 bye")
                 return
@@ -63,6 +67,7 @@ class _Server(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), _Session)
         self.messages: list[EmailMessage] = []
         self.refused: set[str] = set()
+        self.data_refused: dict[str, str] = {}  # recipient → the reply to the message's DATA
 
 
 class SmtpSink:
@@ -73,6 +78,7 @@ class SmtpSink:
         self.port = self._server.server_address[1]
         self.messages = self._server.messages
         self.refused = self._server.refused
+        self.data_refused = self._server.data_refused
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -116,6 +116,32 @@ def test_a_refused_recipient_is_not_retried_and_others_still_get_theirs(app, smt
     assert all(notice.emailed_at is not None for notice in notices(people["member"]))
 
 
+def test_a_mail_turned_down_for_good_is_dropped_one_for_now_waits_and_neither_holds_back_the_rest(
+    app, smtp, people, make_campaign, clock
+):
+    _give_address(app, "member", "filtered@example.test")
+    _give_address(app, "member2", "busy@example.test")
+    _give_address(app, "leader1", "leader@example.test")
+    campaign = make_campaign(template="paperless_week")
+    _reject(app, pending_contribution(campaign, people["member"]))
+    pending_contribution(campaign, people["member"])  # work waiting: leader1's digest
+    other = make_campaign(template="paperless_week", scope="W2", by="leader2")
+    rejecter = signed_in(app, "leader2")
+    waiting = pending_contribution(other, people["member2"])
+    token = csrf_token(rejecter, "/review")
+    rejecter.post(f"/review/{waiting.id}/reject", data={"csrf_token": token, "reason": REASON})
+    clock.moment = datetime(2026, 11, 6, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
+    with SmtpSink() as sink:
+        sink.data_refused["filtered@example.test"] = "554 message rejected by content filter"
+        sink.data_refused["busy@example.test"] = "451 try again later"
+        smtp["SMTP_PORT"] = sink.port
+        run_sweep(app)
+        assert [mail["To"] for mail in sink.messages] == ["leader@example.test"]
+        del sink.data_refused["busy@example.test"]
+        run_sweep(app)
+    assert [mail["To"] for mail in sink.messages] == ["leader@example.test", "busy@example.test"]
+
+
 def test_without_smtp_nothing_is_mailed_and_no_address_is_asked(app, people, make_campaign):
     campaign = make_campaign(template="paperless_week")
     _reject(app, pending_contribution(campaign, people["member"]))

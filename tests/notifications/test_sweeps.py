@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from models import Notification, db
 from notifications.services import READ_RETENTION
-from notifications.tasks import run_notification_events, run_sweep
+from notifications.tasks import run_notification_events, run_sweep, send_digests
 from tests.notifications.helpers import notices, pending_completion, pending_contribution, signed_in
+from tests.sql_budget import counted_statements
 
 W1_PEOPLE = ("leader1", "teamlead", "member")
 
@@ -45,6 +46,15 @@ def test_the_start_reminder_goes_the_day_before_by_vietnams_calendar_once(app, p
     assert f"Chiến dịch “{campaign.title}” bắt đầu ngày mai, 07/11/2026." in page
     english = signed_in(app, "member").get("/notifications?lang=en").get_data(as_text=True)
     assert f"The campaign “{campaign.title}” starts tomorrow, 07/11/2026." in english
+
+
+def test_a_member_in_the_scope_by_team_alone_is_reminded_too(people, tree, make_user, make_campaign, clock):
+    """Living in W2 but in W1's team T1, she takes part in W1's campaign (campaigns.services.in_scope)."""
+    commuter = make_user("commuter", "member", tree["Q2"], team=tree["T1"])
+    make_campaign(starts=datetime(2026, 11, 6, 23, 0, tzinfo=UTC))
+    clock.moment = datetime(2026, 11, 6, 1, 0, tzinfo=UTC)
+    run_notification_events(clock())
+    assert _told("campaign_starts_tomorrow") == sorted([*_ids(people, *W1_PEOPLE), commuter.id])
 
 
 def test_the_last_day_reminder_counts_a_midnight_end_as_the_day_before(app, people, make_campaign, clock):
@@ -93,6 +103,31 @@ def test_the_digest_goes_once_a_day_to_leaders_with_work_waiting_and_only_to_the
     clock.advance(days=1)  # the next day: another digest, since the work still waits
     run_notification_events(clock())
     assert len(notices(people["leader1"], "leader_digest")) == 2
+
+
+def test_the_digest_reads_the_waiting_work_once_however_many_leaders(app, people, tree, make_unit, make_user, clock):
+    """At 07:00 the digest runs under the scheduler's lease, which holds SQLite's write lock: a query per
+    leader (two thousand in a province) would hold back every writer for seconds."""
+
+    def digests_on_day(day: int, new_leaders: int) -> tuple[int, int]:
+        for n in range(new_leaders):
+            quarter = make_unit(f"QD{day}{n}", "quarter", tree["W1"])
+            team = make_unit(f"TD{day}{n}", "team", quarter)
+            make_user(f"td{day}{n}", "team_leader", quarter, team=team)
+            pending_completion(make_user(f"md{day}{n}", "member", quarter, team=team), clock())
+        clock.moment = datetime(2026, 11, 6 + day, 1, 0, tzinfo=UTC)
+        with counted_statements(db.engine) as statements:
+            sent = send_digests(clock())
+        db.session.commit()
+        return sent, len(statements)
+
+    first, second = digests_on_day(0, 2), digests_on_day(1, 20)
+    assert (first[0], second[0]) == (2 + 2, 22 + 2)  # each team leader, leader1 for W1, and the admin
+    assert first[1] == second[1]
+    told = db.session.scalars(
+        select(Notification.params).where(Notification.user_id == people["leader1"].id).order_by(Notification.id)
+    ).all()
+    assert told == [{"contributions": 0, "completions": 2}, {"contributions": 0, "completions": 22}]
 
 
 def test_the_cli_runs_the_sweep_and_a_second_run_adds_nothing(app, runner, people, make_campaign, clock):

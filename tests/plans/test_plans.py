@@ -13,6 +13,7 @@ from models import ActionPlan, AuditEntry, Completion, Course, PlanTarget, db
 from plans.services import PlanFields, TargetFields, enter_figure, save_plan, save_target
 from tests.conftest import START, csrf_token, login
 from tests.leaderboards.test_boards import _give
+from tests.sql_budget import request_statements
 
 STARTS_ON = date(2026, 11, 1)
 TODAY = date(2026, 11, 5)  # the clock fixture's day in Vietnam
@@ -183,6 +184,7 @@ def test_a_ward_plan_shows_its_quarters(client, people, tree, make_unit, make_ca
 def _xlsx(response):
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response.headers["Cache-Control"] == "no-store"  # names and figures stay off shared caches
     return load_workbook(io.BytesIO(response.data))
 
 
@@ -418,3 +420,34 @@ def test_the_print_page_is_a_report_with_the_figures_and_no_buttons(client, peop
 def test_the_nav_leads_leaders_to_their_plans(client, people, clock):
     login(client, "leader1")
     assert 'href="/plans"' in client.get("/").get_data(as_text=True)
+
+
+def test_the_plan_pages_read_the_same_statements_for_three_targets_or_twelve(client, people, tree, make_campaign):
+    campaign = make_campaign(scope="DN", by="admin")
+    course = Course(code="KNS", name="Kỹ năng số cơ bản", target_percent=50)
+    db.session.add(course)
+    db.session.commit()
+    plans = []
+    for count in (3, 12):  # each with a target of each source
+        plan = _plan(people, tree["DN"], title=f"Kế hoạch {count}")
+        for number in range(count):
+            source = ("manual", f"points:{campaign.id}", f"trained:{course.id}")[number % 3]
+            target = _target(people, plan, title=f"Chỉ tiêu {number}", source=source)
+            if source == "manual":
+                _figure(people, target, number)
+        plans.append(plan)
+    login(client, "admin")
+    for path in ("/plans/{id}", "/plans/{id}/print"):
+        costs = []
+        for plan in plans:
+            response, statements = request_statements(client, "GET", path.format(id=plan.id))
+            assert response.status_code == 200
+            costs.append(len(statements))
+        assert costs[0] == costs[1], (path, costs)
+    index_costs = []
+    for more in range(2):
+        _plan(people, tree["W1"], title=f"Kế hoạch phường {more}", by="leader1")
+        response, statements = request_statements(client, "GET", "/plans")
+        assert response.status_code == 200 and f"Kế hoạch phường {more}" in response.get_data(as_text=True)
+        index_costs.append(len(statements))
+    assert index_costs[0] == index_costs[1], index_costs  # each plan's count of targets not read one by one

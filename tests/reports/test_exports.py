@@ -3,14 +3,17 @@ Excel reads them, names and small counts hidden, every export audited, and who m
 
 import csv
 import io
+import sqlite3
 from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
+import reports.services
 from models import AuditEntry, db
 from reports.services import recent_exports
-from tests.conftest import csrf_token, login
+from tests.conftest import DATABASE_URL, csrf_token, login
 
 LEVEL_SHEETS = ["Xếp hạng phường, xã", "Xếp hạng khu phố, ấp", "Xếp hạng chi đoàn", "Xếp hạng tổ công nghệ số"]
 ALL_SHEETS = [*LEVEL_SHEETS, "Xếp hạng cá nhân", "Đóng góp", "Đào tạo", "Kiểm tra"]
@@ -98,11 +101,12 @@ def test_unnamed_members_and_small_counts_of_people_are_hidden(client, report_ca
     assert members == [(1, "Thành viên #1", "Khu phố Ba", 70), (2, "Nguyễn Thị Hoa", "Unit Q1", 40)]
     assert "Trần Văn Ẩn" not in str([_rows(sheet) for sheet in book.worksheets])
     installs = next(row for row in _rows(book["Đóng góp"]) if row[2] == "Hỗ trợ người dân cài chữ ký số")
-    assert installs[3:5] == ("< 5", "< 5")  # two residents helped: too few to show
-    quiz = {row[2]: row[3] for row in _rows(book["Kiểm tra"])}
-    assert quiz == {"Unit Q1": "< 5", "Khu phố Ba": 6}
-    training = {row[0]: row[2:5] for row in _rows(book["Đào tạo"])}
-    assert training["Unit Q1"] == ("< 5", "< 5", 50.0)  # 1 of 2 members trained
+    # Two residents helped: too few to show, and so are the points that would count them.
+    assert installs[3:5] == ("< 5", "< 5") and installs[6] == "< 5"
+    quiz = {row[2]: (row[3], row[4]) for row in _rows(book["Kiểm tra"])}
+    assert quiz["Unit Q1"] == ("< 5", "< 5") and quiz["Khu phố Ba"][0] == 6 and quiz["Khu phố Ba"][1] > 0
+    training = {row[0]: row[2:7] for row in _rows(book["Đào tạo"])}
+    assert training["Unit Q1"] == ("< 5", "< 5", "< 5", 50, "< 5")  # 1 of 2 members trained: no share either
 
 
 TABLES = ["ward", "quarter", "youth_union", "team", "member", "contributions", "training", "quiz"]
@@ -140,6 +144,44 @@ def test_csv_text_is_vietnamese_and_formulas_are_neutralised(client, report_camp
     assert rows[1][2] == '\'=HYPERLINK("http://x")'
     book = _workbook(client, report_campaign)
     assert book["Xếp hạng khu phố, ấp"]["C2"].data_type == "s"
+
+
+def test_text_pasted_with_control_characters_still_exports(client, report_campaign, tree):
+    tree["Q3"].name = "Khu phố\x0b3"  # Word's soft line break, pasted into a name
+    db.session.commit()
+    login(client, "leader1")
+    names = [row[2] for row in _rows(_workbook(client, report_campaign)["Xếp hạng khu phố, ấp"])]
+    assert "Khu phố3" in names
+
+
+@pytest.mark.skipif(not DATABASE_URL.startswith("sqlite"), reason="SQLite's one write lock; PostgreSQL locks rows")
+def test_building_an_export_leaves_the_write_lock_to_other_writers(client, report_campaign, monkeypatch):
+    """An export reads for seconds at province scale: a member logging work meanwhile must not wait."""
+    database = DATABASE_URL.removeprefix("sqlite:///")
+    lock_seen = []
+
+    def sheet_while_another_writer_tries(*args):
+        other = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            lock_seen.append("free")
+        except sqlite3.OperationalError:
+            lock_seen.append("held")
+        finally:
+            other.close()
+        return real_sheet(*args)
+
+    real_sheet = reports.services.campaign_sheet
+    monkeypatch.setattr(reports.services, "campaign_sheet", sheet_while_another_writer_tries)
+    login(client, "leader1")
+    exported = db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "export"))
+    _workbook(client, report_campaign)
+    _csv(client, report_campaign, "quarter")
+    assert lock_seen and set(lock_seen) == {"free"}, lock_seen
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "export")) == (
+        exported + 2
+    )
 
 
 def test_every_export_is_audited_and_listed_for_the_leader(app, client, report_campaign, people):
