@@ -34,7 +34,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from campaigns.services import campaign_status, visible_campaigns
 from core.clock import iso_week_start, local_date
@@ -164,7 +164,9 @@ def _snapshot_known(campaign: Campaign, today: date) -> bool:
     if local_date(campaign.starts_at) >= today:
         return True
     taken = select(BoardSnapshot.day).where(BoardSnapshot.campaign_id == campaign.id, BoardSnapshot.day == today)
-    return db.session.execute(select(exists(taken))).scalar_one()
+    # Once taken, the day's snapshot stays: remembered (a "not yet" is not, it may come any moment).
+    key = ("snapshot known", campaign.id, campaign.created_at, today)
+    return bool(_memo(key, lambda: db.session.execute(select(exists(taken))).scalar_one() or None))
 
 
 def _last_night(level: str, metric: str, period: str) -> list[ColumnElement[bool]]:
@@ -387,18 +389,26 @@ def _with_wards(rows: list[BoardRow], scope: Unit) -> list[BoardRow]:
     return [replace(row, ward=next((wards[i] for i in ancestors[row.unit_id] if i in wards), None)) for row in rows]
 
 
-def board(
+def _ranked_board(
     campaign: Campaign, level: str, metric: str, period: str, within: Unit | None, limit: int, today: date
 ) -> list[BoardRow]:
-    """One leaderboard: rows ranked with ties (1, 2, 2, 4), movement since the end of yesterday."""
+    """A board as it may be cached: members' names are not part of it."""
     _check_board_parameters(campaign, level, metric, period)
     if within is not None and within.id == campaign.scope_unit_id:
         within = None  # the whole campaign: read down the index
     if level == "member":
-        return _with_current_names(_member_board(campaign, period, within, limit, today))
+        return _member_board(campaign, period, within, limit, today)
     return _with_wards(
         _unit_board(campaign, level, metric, period, within, limit, today), within or campaign.scope_unit
     )
+
+
+def board(
+    campaign: Campaign, level: str, metric: str, period: str, within: Unit | None, limit: int, today: date
+) -> list[BoardRow]:
+    """One leaderboard: rows ranked with ties (1, 2, 2, 4), movement since the end of yesterday."""
+    rows = _ranked_board(campaign, level, metric, period, within, limit, today)
+    return _with_current_names(rows) if level == "member" else rows
 
 
 @cache
@@ -455,10 +465,15 @@ def public_name(user: User, shown: bool | None = None) -> str:
 
     `shown` previews either form regardless of the member's answer.
     """
-    if user.public_name_consent if shown is None else shown:
-        return f"{user.display_name} · {user.home_unit.name}"
-    initials = "".join(part[0] for part in user.display_name.split() if part).upper()
-    return f"{initials} · {user.home_unit.name}"
+    consent = user.public_name_consent if shown is None else shown
+    return _shown_name(user.display_name, bool(consent), user.home_unit.name)
+
+
+def _shown_name(display_name: str, consent: bool, unit_name: str) -> str:
+    if consent:
+        return f"{display_name} · {unit_name}"
+    initials = "".join(part[0] for part in display_name.split() if part).upper()
+    return f"{initials} · {unit_name}"
 
 
 @cache
@@ -586,16 +601,26 @@ def cached_board(
     is read before the board, so a board is never cached under a newer version than its data.
     """
     key = (*_version_key(campaign, version), level, metric, period, within.id if within else None, limit, today)
-    rows = _memo(key, lambda: board(campaign, level, metric, period, within, limit, today))
+    rows = _memo(key, lambda: _ranked_board(campaign, level, metric, period, within, limit, today))
     return _with_current_names(rows) if level == "member" else rows
+
+
+# Columns, not objects: this runs on every read of a member board, cached or not.
+_CURRENT_NAMES = (
+    select(User.id, User.display_name, User.public_name_consent, Unit.name)
+    .join(Unit, Unit.id == User.home_unit_id)
+    .where(User.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def _with_current_names(rows: list[BoardRow]) -> list[BoardRow]:
     """A member may withdraw consent at any moment: names are looked up again, never taken from the cache."""
-    users = db.session.scalars(
-        select(User).options(joinedload(User.home_unit)).where(User.id.in_([row.member_id for row in rows]))
-    )
-    names: dict[int | None, str] = {user.id: public_name(user) for user in users}
+    if not rows:
+        return rows
+    found = db.session.execute(_CURRENT_NAMES, {"ids": [row.member_id for row in rows]})
+    names: dict[int | None, str] = {
+        member_id: _shown_name(name, bool(consent), unit) for member_id, name, consent, unit in found
+    }
     return [replace(row, name=names[row.member_id]) for row in rows]
 
 
