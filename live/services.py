@@ -21,12 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from audit.services import record
 from campaigns.services import campaign_status, may_run_campaign
 from core.access import managed_root
-from core.clock import local_date
 from core.privacy import keyed_hash
 from domain.refusals import Refused
 from models import Campaign, Question, ScreenLink, Unit, User, db
 from models.live import LiveAnswer, LivePhase, LivePlayer, LiveSession
-from scoring import Award, award_many, competition_ranks
+from scoring import award_many, competition_ranks
+from scoring.quarters import quarter_award
 
 MIN_QUESTIONS, MAX_QUESTIONS = 1, 30
 MIN_SECONDS, MAX_SECONDS = 10, 120
@@ -234,17 +234,7 @@ def _credit(session: LiveSession, at: datetime) -> dict[str, int]:
     if not rows:
         return {}
     award_many(
-        [
-            Award(
-                campaign_id=session.campaign_id,
-                cause_type="live_quiz",
-                cause_id=session.id,
-                points=row.points,
-                day=local_date(at),
-                unit_ids=row.quarter.ancestor_ids,
-            )
-            for row in rows
-        ]
+        [quarter_award(session.campaign_id, "live_quiz", session.id, row.points, row.quarter, at) for row in rows]
     )
     return {row.quarter.code: row.points for row in rows}
 

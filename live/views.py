@@ -1,11 +1,10 @@
 import math
-import secrets
+from datetime import timedelta
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -16,12 +15,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
-from core.access import public, roles
+from campaigns.services import campaign_with_slug
+from core.access import permitted, public, roles
 from core.clock import now
+from core.devices import DeviceCookie
 from core.extensions import htmx, limiter
+from core.forms import flash_refusal
 from core.rendering import render_page
 from domain.refusals import Refused
 from live.forms import PlayerForm, SessionForm, StepForm
@@ -46,13 +47,14 @@ from live.services import (
     take_step,
     typed_join_code,
 )
-from models import Campaign, Unit, db
+from models import Campaign, Unit, User, db
 from models.live import LivePhase, LivePlayer, LiveSession
 
 bp = Blueprint("live", __name__)
 
 HOSTS = ("admin", "ward_leader", "team_leader")
-DEVICE_COOKIE = "thidua_live"
+# A session lasts an evening; the cookie outlives it by a day.
+DEVICE = DeviceCookie("thidua_live", timedelta(days=2))
 # Wrong join codes per address: a hall types one or two, a guesser thousands.
 JOIN_CODE_LIMIT = "30 per 10 minutes"
 
@@ -61,21 +63,15 @@ JOIN_CODE_LIMIT = "30 per 10 minutes"
 
 
 def _hosted_campaign_or_403(slug: str) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
-    if campaign is None:
-        abort(404)
-    if not may_host(current_user, campaign):
-        abort(403)
-    return campaign
+    return permitted(campaign_with_slug(slug), may_host)
+
+
+def _may_host_session(user: User, session: LiveSession) -> bool:
+    return may_host(user, session.campaign)
 
 
 def _hosted_session_or_403(session_id: int) -> LiveSession:
-    session = db.session.get(LiveSession, session_id)
-    if session is None:
-        abort(404)
-    if not may_host(current_user, session.campaign):
-        abort(403)
-    return session
+    return permitted(db.session.get(LiveSession, session_id), _may_host_session)
 
 
 def _session_form(campaign: Campaign) -> SessionForm:
@@ -151,32 +147,13 @@ def step(session_id: int, step: str):
     try:
         take_step(current_user, session, step, int(shown) if shown.isdigit() else None, now())
     except Refused as refusal:
-        db.session.rollback()
-        for text in refusal.messages:
-            flash(text, "error")
+        flash_refusal(refusal)
     else:
         db.session.commit()
     return redirect(url_for("live.host", session_id=session_id), 303)
 
 
 # --- phones --------------------------------------------------------------------------------------
-
-
-def _device_token() -> str | None:
-    return request.cookies.get(DEVICE_COOKIE)
-
-
-def _with_device(response: WerkzeugResponse, token: str) -> WerkzeugResponse:
-    if request.cookies.get(DEVICE_COOKIE) != token:
-        response.set_cookie(
-            DEVICE_COOKIE,
-            token,
-            max_age=2 * 24 * 3600,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-        )
-    return response
 
 
 def _wrong_code(response: Response) -> bool:
@@ -225,9 +202,9 @@ def _open_session_or_404(code: str) -> LiveSession:
 def join_page(code: str):
     """The page the TV's QR opens (`?q=` presets the hall's quarter); a phone already in comes back in."""
     session = _open_session_or_404(code)
-    token = _device_token() or secrets.token_urlsafe(24)
+    token = DEVICE.token_or_new()
     if player_for(session, token) is not None:
-        return _with_device(redirect(url_for("live.play", session_id=session.id), 303), token)
+        return DEVICE.remember(redirect(url_for("live.play", session_id=session.id), 303), token)
     form = _player_form(session)
     problems: list[str] = []
     if request.method == "GET" and request.args.get("q") in {choice.value for choice in form.quarter.choices}:
@@ -241,16 +218,16 @@ def join_page(code: str):
             problems = refusal.messages
         else:
             db.session.commit()
-            return _with_device(redirect(url_for("live.play", session_id=session.id), 303), token)
+            return DEVICE.remember(redirect(url_for("live.play", session_id=session.id), 303), token)
     page = render_template("live/join.html", session=session, form=form, problems=problems)
-    return _with_device(make_response(page, 422 if form.is_submitted() else 200), token)
+    return DEVICE.remember(make_response(page, 422 if form.is_submitted() else 200), token)
 
 
 def _my_player(session_id: int) -> tuple[LiveSession, LivePlayer]:
     session = db.session.get(LiveSession, session_id)
     if session is None:
         abort(404)
-    player = player_for(session, _device_token())
+    player = player_for(session, DEVICE.token())
     if player is None:
         if session.join_code:
             abort(redirect(url_for("live.join_page", code=session.join_code)))

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from audit.services import record
 from badges.services import check_attempt_badges
@@ -42,7 +44,8 @@ from models import (
     take_turns_on,
 )
 from quizzes.events import event_for_code
-from scoring import Award, award, competition_ranks
+from scoring import award, competition_ranks
+from scoring.quarters import quarter_award
 
 BANK_FILE = Path(__file__).with_name("question_bank.json")
 
@@ -230,9 +233,24 @@ def quiz_is_open(quiz: Quiz, at: datetime) -> bool:
 
 
 def quarters_of(quiz: Quiz) -> Sequence[Unit]:
+    """The quarters of the quiz's scope, with the wards the join form groups them by (one statement, not
+    one a ward, for a province-wide quiz)."""
     return db.session.scalars(
-        select(Unit).where(Unit.kind == "quarter", Unit.path.like(f"{quiz.scope_unit.path}%")).order_by(Unit.code)
+        select(Unit)
+        .options(joinedload(Unit.parent))
+        .where(Unit.kind == "quarter", Unit.path.like(f"{quiz.scope_unit.path}%"))
+        .order_by(Unit.code)
     ).all()
+
+
+def _in_scope(quiz: Quiz, quarter: Unit | None) -> bool:
+    return quarter is not None and quarter.kind == "quarter" and quiz.scope_unit_id in quarter.ancestor_ids
+
+
+def quarter_in_scope(quiz: Quiz, code: str) -> Unit | None:
+    """The quarter of this code when it lies in the quiz's scope; one statement, whatever the scope's size."""
+    quarter = db.session.scalar(select(Unit).where(Unit.code == code)) if code else None
+    return quarter if _in_scope(quiz, quarter) else None
 
 
 def device_hash(device_token: str) -> str:
@@ -269,6 +287,8 @@ def stamp_event_code(quiz: Quiz, code: str, at: datetime) -> str:
 
 def read_event_code(quiz: Quiz, value: str, at: datetime) -> tuple[str, datetime]:
     """(code, the moment it was seen) from the hidden value; a bare code counts as seen now."""
+    if not value:
+        return "", at  # most starts come from a QR poster, with no code to check
     try:
         data = _stamps().loads(value)
     except BadSignature:
@@ -320,7 +340,7 @@ def _player_problems(quiz: Quiz, quarter: Unit | None, name: str, at: datetime) 
     problems: dict[str, list[str]] = {}
     if not quiz_is_open(quiz, at):
         problems[""] = [_("Bài kiểm tra chưa mở hoặc đã đóng.")]
-    if quarter is None or quarter.kind != "quarter" or quiz.scope_unit_id not in quarter.ancestor_ids:
+    if not _in_scope(quiz, quarter):
         problems["quarter"] = [_("Hãy chọn khu phố / ấp của bạn.")]
     if not 1 <= len(name.strip()) <= 80:
         problems["name"] = [_("Hãy nhập tên của bạn (tối đa 80 ký tự).")]
@@ -365,22 +385,26 @@ def _credited(event: EventSession | None, hashed_address: str, at: datetime) -> 
     return credited_in_last_hour(hashed_address, at) < current_app.config["QUIZ_CREDITED_PER_ADDRESS_PER_HOUR"]
 
 
-def _draw_questions(quiz: Quiz, draw: random.Random) -> list[AttemptQuestion]:
-    """This attempt's own questions from the quiz's pool, each with its own order of choices."""
-    pool = db.session.scalars(_pool(quiz.tags)).all()
-    drawn = draw.sample(pool, quiz.question_count)
-    questions = {
-        question.id: question for question in db.session.scalars(select(Question).where(Question.id.in_(drawn)))
-    }
-    items = []
-    for position, question_id in enumerate(drawn):
-        choice_ids = [choice.id for choice in questions[question_id].choices]
-        items.append(
-            AttemptQuestion(
-                position=position, question_id=question_id, choice_order=draw.sample(choice_ids, len(choice_ids))
-            )
-        )
-    return items
+def _draw_questions(quiz: Quiz, draw: random.Random) -> list[dict[str, Any]]:
+    """This attempt's own questions from the quiz's pool, each with its own order of choices, as rows of
+    `attempt_question`. The pool is read with its choices' ids in one statement: a start is the busiest
+    write of an event evening."""
+    pool: dict[int, list[int]] = {}
+    for question_id, choice_id in db.session.execute(
+        select(Choice.question_id, Choice.id)
+        .where(Choice.question_id.in_(_pool(quiz.tags)))
+        .order_by(Choice.question_id, Choice.position)
+    ):
+        pool.setdefault(question_id, []).append(choice_id)
+    drawn = draw.sample(list(pool), quiz.question_count)
+    return [
+        {
+            "position": position,
+            "question_id": question_id,
+            "choice_order": draw.sample(pool[question_id], len(pool[question_id])),
+        }
+        for position, question_id in enumerate(drawn)
+    ]
 
 
 def start_attempt(
@@ -400,7 +424,8 @@ def start_attempt(
     """Begin one person's attempt with its own draw of questions; refuses a second attempt.
 
     Credited to the quarter when started with a live event code, else while the address has
-    credited fewer than QUIZ_CREDITED_PER_ADDRESS_PER_HOUR attempts in the last hour.
+    credited fewer than QUIZ_CREDITED_PER_ADDRESS_PER_HOUR attempts in the last hour. After a refusal
+    the caller rolls the transaction back.
     """
     existing = attempt_for_device(quiz, device_token)
     if existing is not None:
@@ -425,13 +450,15 @@ def start_attempt(
         started_at=at,
         deadline_at=at + timedelta(seconds=quiz.time_limit_seconds),
     )
-    attempt.answers.extend(questions)
+    # No savepoint: these rows are all this transaction writes, so the rollback a refusal calls for loses
+    # nothing else, and the busiest write of an event evening is spared two statements. Its questions go
+    # in as one bulk INSERT, without the unit of work's bookkeeping for each.
+    db.session.add(attempt)
     try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
-            db.session.flush()
+        db.session.flush()
     except IntegrityError as error:
         raise Refused(_("Bạn đã làm bài kiểm tra này rồi. Mỗi người chỉ làm một lần. Cảm ơn bạn!")) from error
+    db.session.execute(insert(AttemptQuestion), [{**row, "attempt_id": attempt.id} for row in questions])
     return attempt
 
 
@@ -455,8 +482,7 @@ def answer(attempt: Attempt, position: int, choice_index: int, at: datetime) -> 
 
     `choice_index` is the place of the choice in this attempt's shuffled order.
     """
-    db.session.execute(select(Attempt.id).where(Attempt.id == attempt.id).with_for_update())
-    db.session.refresh(attempt)
+    db.session.refresh(attempt, with_for_update=True)  # locked and read again in one statement
     if attempt.erased_at is not None or attempt.finished_at is not None:
         raise Refused(_("Bài làm đã kết thúc."))
     if at > attempt.deadline_at:
@@ -503,16 +529,7 @@ def finish(attempt: Attempt, at: datetime) -> None:
     campaign = attempt.quiz.campaign
     # The campaign's status when the attempt ended, so a late sweep credits what was earned in time.
     if campaign is not None and attempt.points and campaign_status(campaign, finished_at) == "active":
-        award(
-            Award(
-                campaign_id=campaign.id,
-                cause_type="quiz_attempt",
-                cause_id=attempt.id,
-                points=attempt.points,
-                day=local_date(finished_at),
-                unit_ids=attempt.quarter.ancestor_ids,
-            )
-        )
+        award(quarter_award(campaign.id, "quiz_attempt", attempt.id, attempt.points, attempt.quarter, finished_at))
     check_attempt_badges(attempt, at)
 
 

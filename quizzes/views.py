@@ -1,11 +1,10 @@
 import io
 import json
 import math
-import secrets
 from datetime import datetime, timedelta
 
 import segno
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -14,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from campaigns.services import campaign_status
 from core.access import managed_units_clause, may_manage_unit, public, roles
 from core.clock import from_local, now, to_local
+from core.devices import DeviceCookie
 from core.extensions import htmx, limiter
 from core.forms import attach_refusal
 from core.rendering import render_page
@@ -35,6 +35,7 @@ from quizzes.services import (
     export_questions,
     import_questions,
     is_over,
+    quarter_in_scope,
     quarter_standing,
     quarters_of,
     quiz_is_open,
@@ -49,11 +50,19 @@ from quizzes.services import (
 bp = Blueprint("quizzes", __name__)
 
 LEADERS = ("admin", "ward_leader")
-DEVICE_COOKIE = "thidua_device"
+# A year: one attempt per device must outlast the quiz, and erasing needs the device.
+DEVICE = DeviceCookie("thidua_device", timedelta(days=365))
+
+
+def _quiz_of_request(slug: str) -> Quiz | None:
+    """The quiz the URL names, read once a request: the start limit's exemption reads it before the view."""
+    if g.get("quiz_slug") != slug:
+        g.quiz, g.quiz_slug = db.session.scalar(select(Quiz).where(Quiz.slug == slug)), slug
+    return g.quiz
 
 
 def _quiz_or_404(slug: str) -> Quiz:
-    quiz = db.session.scalar(select(Quiz).where(Quiz.slug == slug))
+    quiz = _quiz_of_request(slug)
     if quiz is None:
         abort(404)
     return quiz
@@ -203,30 +212,17 @@ def export_bank():
 # --- residents: no account -----------------------------------------------------------------------
 
 
-def _device_token() -> str | None:
-    return request.cookies.get(DEVICE_COOKIE)
-
-
-def _with_device(response, token: str):
-    if request.cookies.get(DEVICE_COOKIE) != token:
-        response.set_cookie(
-            DEVICE_COOKIE,
-            token,
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-        )
-    return response
+def _quarter_choices(quiz: Quiz) -> list[SelectChoice]:
+    # Grouped by ward, so a province-wide quiz still reads as "ward, then quarter".
+    return [
+        SelectChoice(unit.code, unit.name, optgroup=unit.parent.name if unit.parent else "")
+        for unit in quarters_of(quiz)
+    ]
 
 
 def _join_form(quiz: Quiz) -> JoinForm:
     form = JoinForm()
-    # Grouped by ward, so a province-wide quiz still reads as "ward, then quarter".
-    form.quarter.choices = [
-        SelectChoice(unit.code, unit.name, optgroup=unit.parent.name if unit.parent else "")
-        for unit in quarters_of(quiz)
-    ]
+    form.quarter.choices = _quarter_choices(quiz)
     return form
 
 
@@ -258,7 +254,7 @@ def _render_join(quiz: Quiz, form: JoinForm, problems: list[str], event_state: s
 def join(slug: str):
     """The page a QR code opens; `?e=<code>` comes from an event screen and is kept in the form."""
     quiz = _quiz_or_404(slug)
-    attempt = attempt_for_device(quiz, _device_token())
+    attempt = attempt_for_device(quiz, DEVICE.token())
     if attempt is not None:
         return redirect(url_for("quizzes.play", slug=slug))
     form = _join_form(quiz)
@@ -268,8 +264,8 @@ def join(slug: str):
     event_state = event_code_state(quiz, code, at, at)
     if event_state == "live":
         form.event.data = stamp_event_code(quiz, code, at)
-    token = _device_token() or secrets.token_urlsafe(24)
-    return _with_device(_render_join(quiz, form, [], event_state), token)
+    token = DEVICE.token_or_new()
+    return DEVICE.remember(_render_join(quiz, form, [], event_state), token)
 
 
 def _event_of_request(quiz: Quiz) -> tuple[str, datetime]:
@@ -279,7 +275,7 @@ def _event_of_request(quiz: Quiz) -> tuple[str, datetime]:
 
 def _started_from_event() -> bool:
     """Starts with a live event code are exempt from the per-address start limit: a hall is one address."""
-    quiz = db.session.scalar(select(Quiz).where(Quiz.slug == (request.view_args or {}).get("slug")))
+    quiz = _quiz_of_request((request.view_args or {}).get("slug", ""))
     if quiz is None:
         return False
     code, seen_at = _event_of_request(quiz)
@@ -291,15 +287,17 @@ def _started_from_event() -> bool:
 @limiter.limit(lambda: current_app.config["QUIZ_START_LIMIT"], exempt_when=_started_from_event)
 def start(slug: str):
     quiz = _quiz_or_404(slug)
-    form = _join_form(quiz)
-    token = _device_token() or secrets.token_urlsafe(24)
+    quarter = quarter_in_scope(quiz, request.form.get("quarter", ""))
+    form = JoinForm()
+    # The chosen quarter is the one choice a valid start needs; the whole list only to show the form again.
+    form.quarter.choices = [quarter.code] if quarter is not None else []
+    token = DEVICE.token_or_new()
     at = now()
     if settle_device(token, at):
         db.session.commit()  # the device's late attempt counts, whatever happens to this start
     problems = []
     code, seen_at = _event_of_request(quiz)
     if form.validate_on_submit():
-        quarter = db.session.scalar(select(Unit).where(Unit.code == form.quarter.data))
         try:
             attempt = start_attempt(
                 quiz,
@@ -323,12 +321,13 @@ def start(slug: str):
                     _("Mã sự kiện đã hết hiệu lực; lượt làm bài này được tính như khi quét mã QR thông thường."),
                     "info",
                 )
-            return _with_device(redirect(url_for("quizzes.play", slug=slug)), token)
-    return _with_device(_render_join(quiz, form, problems, event_code_state(quiz, code, seen_at, at), 422), token)
+            return DEVICE.remember(redirect(url_for("quizzes.play", slug=slug)), token)
+    form.quarter.choices = _quarter_choices(quiz)
+    return DEVICE.remember(_render_join(quiz, form, problems, event_code_state(quiz, code, seen_at, at), 422), token)
 
 
 def _my_attempt(quiz: Quiz) -> Attempt:
-    attempt = attempt_for_device(quiz, _device_token())
+    attempt = attempt_for_device(quiz, DEVICE.token())
     if attempt is None:
         abort(redirect(url_for("quizzes.join", slug=quiz.slug)))
     return attempt
@@ -378,6 +377,12 @@ def submit_answer(slug: str):
         db.session.commit()  # a late answer still closes the attempt, crediting what was answered
         flash(" ".join(refusal.messages), "error")
         return _go("quizzes.play", slug)
+    item = current_question(attempt)
+    if htmx and item is not None:
+        # The next question is read in this transaction and everything is kept past the commit: the fragment
+        # then needs no second one (on SQLite each transaction of a POST takes the write lock again).
+        choices_in_order(item)
+        db.session().expire_on_commit = False
     db.session.commit()
     if attempt.finished_at is not None:
         return _go("quizzes.result", slug)
@@ -419,7 +424,7 @@ def erase(slug: str):
     quiz = _quiz_or_404(slug)
     if not ActionForm().validate_on_submit():
         abort(400)
-    count = erase_device_attempts(_device_token(), now())
+    count = erase_device_attempts(DEVICE.token(), now())
     db.session.commit()
     if count:
         flash(

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+import quizzes.services
 from models import Attempt, AttemptQuestion, AuditEntry, LedgerEntry, Question, UnitScore, db
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from scoring import verify
@@ -342,3 +343,16 @@ def test_switching_language_keeps_the_quizs_quarter(client, quiz, make_unit, tre
     english = client.get(switched.headers["Location"]).get_data(as_text=True)
     assert '<html lang="en">' in english
     assert re.search(r'<option selected value="Q3">|<option value="Q3" selected>', english)
+
+
+def test_two_phones_starting_with_one_number_at_once_get_one_attempt_and_a_message(app, quiz, monkeypatch):
+    """The unique index settles the race that the check before it cannot see: the second start is refused
+    with a message, writes nothing, and the form comes back whole."""
+    assert join(app.test_client(), quiz, phone="0912345678").status_code == 302
+    monkeypatch.setattr(quizzes.services, "_phone_has_played", lambda *_args: False)  # both checked at once
+    response = join(app.test_client(), quiz, phone="0912345678")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Bạn đã làm bài kiểm tra này rồi. Mỗi người chỉ làm một lần." in html and 'value="Q1"' in html
+    assert db.session.scalar(select(func.count()).select_from(Attempt)) == 1
+    assert db.session.scalar(select(func.count()).select_from(AttemptQuestion)) == quiz.question_count
