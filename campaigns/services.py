@@ -46,9 +46,20 @@ from domain.contributions import (
 )
 from domain.enums import CampaignStatus, CapWindow, ContributionStatus, LedgerCause, Role, UnitKind
 from domain.refusals import Refused
-from models import ActivityType, Campaign, Contribution, ScoreVersion, Unit, User, db
+from models import (
+    ActivityType,
+    Campaign,
+    CampaignResult,
+    Contribution,
+    MemberScore,
+    ScoreVersion,
+    Unit,
+    UnitScore,
+    User,
+    db,
+)
 from notifications.services import notify_contributions_decided
-from scoring import Award, award, award_many, bump_versions, credited_unit_ids, reverse_cause
+from scoring import Award, award, award_many, bump_versions, competition_ranks, credited_unit_ids, reverse_cause
 
 STATUS_LABELS = {
     CampaignStatus.DRAFT: _l("Bản nháp"),
@@ -804,6 +815,51 @@ class ApprovalOutcome:
     outside_scope: set[int] = field(default_factory=set)
 
 
+# Members named in a frozen result: the top of the board, not everyone who scored.
+TOP_MEMBERS = 100
+
+
+def final_standings(campaign: Campaign) -> dict:
+    """Every ranked level of the campaign and its top members, ranked with ties, as plain data."""
+    standings: dict = {}
+    for kind in campaign.ranked_kind_list:
+        kinds = ("ward", "commune") if kind == "ward" else (kind,)
+        rows = db.session.execute(
+            select(Unit.id, Unit.code, Unit.name, func.coalesce(UnitScore.points, 0).label("points"))
+            .outerjoin(UnitScore, (UnitScore.unit_id == Unit.id) & (UnitScore.campaign_id == campaign.id))
+            .where(Unit.kind.in_(kinds), Unit.path.like(f"{campaign.scope_unit.path}%"))
+            .order_by(func.coalesce(UnitScore.points, 0).desc(), Unit.code)
+        ).all()
+        ranks = competition_ranks([row.points for row in rows])
+        standings[kind] = [
+            {"rank": rank, "unit_id": row.id, "code": row.code, "name": row.name, "points": row.points}
+            for rank, row in zip(ranks, rows, strict=True)
+        ]
+    members = db.session.execute(
+        select(MemberScore.member_id, MemberScore.points)
+        .where(MemberScore.campaign_id == campaign.id)
+        .order_by(MemberScore.points.desc(), MemberScore.member_id)
+        .limit(TOP_MEMBERS)
+    ).all()
+    ranks = competition_ranks([row.points for row in members])
+    standings["member"] = [
+        {"rank": rank, "member_id": row.member_id, "points": row.points}
+        for rank, row in zip(ranks, members, strict=True)
+    ]
+    return standings
+
+
+def _restate_results(campaigns: Sequence[Campaign], at: datetime) -> None:
+    """Work of the last days reviewed after the end (the morning after a campaign closed) belongs to its
+    result: standings already frozen are taken again, so that a printed report, an export and the boards
+    agree. Only campaigns that have ended are looked up."""
+    ended = {campaign.id for campaign in campaigns if campaign.ends_at <= at}
+    if not ended:
+        return
+    for result in db.session.scalars(select(CampaignResult).where(CampaignResult.campaign_id.in_(ended))):
+        result.standings = final_standings(db.session.get_one(Campaign, result.campaign_id))
+
+
 def approve_many(actor: User, contributions: Sequence[Contribution], at: datetime) -> ApprovalOutcome:
     """Approve each pending contribution this actor may decide on, by the rules of a single approval:
     points, outcomes, badges and one audit entry each, in the same few statements however many.
@@ -829,6 +885,7 @@ def approve_many(actor: User, contributions: Sequence[Contribution], at: datetim
     record_many(entries)
     notify_contributions_decided(outcome.approved, at)
     credit_approved(outcome.approved, at)
+    _restate_results([contribution.campaign for contribution in outcome.approved], at)
     return outcome
 
 
@@ -856,6 +913,7 @@ def reject(actor: User, contribution: Contribution, reason: str, at: datetime) -
     contribution.decided_at = at
     _record_decision(actor, "contribution.reject", contribution, before, at)
     notify_contributions_decided([contribution], at)
+    _restate_results([contribution.campaign], at)
 
 
 def correct(actor: User, contribution: Contribution, quantity: int, reason: str, at: datetime) -> None:
@@ -886,6 +944,7 @@ def correct(actor: User, contribution: Contribution, quantity: int, reason: str,
     contribution.decided_at = at
     award(_awards_of([contribution], LedgerCause.CORRECTION)[0])
     _record_decision(actor, "contribution.correct", contribution, before, at)
+    _restate_results([contribution.campaign], at)
 
 
 # What deciding on a contribution and showing it in the queue read, fetched with it in one query.

@@ -5,26 +5,22 @@ deletes, once an hour, the evidence photos that no contribution names."""
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from badges.services import award_top_three
 from campaigns.photos import delete_unused_photos
+from campaigns.services import final_standings
 from core.clock import now
 from core.scheduler import run_job, scheduler_app
 from core.storage import StorageError
 from models import (
     Campaign,
     CampaignResult,
-    MemberScore,
-    Unit,
-    UnitScore,
     db,
 )
 from notifications.services import Kind, notify_members_in_scope
-from scoring import competition_ranks
 
-TOP_MEMBERS = 100
 # Listing a whole bucket or volume is not a job for every 20-second sweep.
 PHOTO_SWEEP_EVERY = timedelta(hours=1)
 _PHOTOS_SWEPT_AT = "campaigns_photos_swept_at"
@@ -33,36 +29,6 @@ _PHOTOS_SWEPT_AT = "campaigns_photos_swept_at"
 def announce_start(campaign: Campaign, at: datetime) -> None:
     notify_members_in_scope(campaign, Kind.CAMPAIGN_STARTED, f"campaign:{campaign.id}", at)
     campaign.start_notified_at = at
-
-
-def final_standings(campaign: Campaign) -> dict:
-    """Every ranked level of the campaign and its top members, ranked with ties, as plain data."""
-    standings: dict = {}
-    for kind in campaign.ranked_kind_list:
-        kinds = ("ward", "commune") if kind == "ward" else (kind,)
-        rows = db.session.execute(
-            select(Unit.id, Unit.code, Unit.name, func.coalesce(UnitScore.points, 0).label("points"))
-            .outerjoin(UnitScore, (UnitScore.unit_id == Unit.id) & (UnitScore.campaign_id == campaign.id))
-            .where(Unit.kind.in_(kinds), Unit.path.like(f"{campaign.scope_unit.path}%"))
-            .order_by(func.coalesce(UnitScore.points, 0).desc(), Unit.code)
-        ).all()
-        ranks = competition_ranks([row.points for row in rows])
-        standings[kind] = [
-            {"rank": rank, "unit_id": row.id, "code": row.code, "name": row.name, "points": row.points}
-            for rank, row in zip(ranks, rows, strict=True)
-        ]
-    members = db.session.execute(
-        select(MemberScore.member_id, MemberScore.points)
-        .where(MemberScore.campaign_id == campaign.id)
-        .order_by(MemberScore.points.desc(), MemberScore.member_id)
-        .limit(TOP_MEMBERS)
-    ).all()
-    ranks = competition_ranks([row.points for row in members])
-    standings["member"] = [
-        {"rank": rank, "member_id": row.member_id, "points": row.points}
-        for rank, row in zip(ranks, members, strict=True)
-    ]
-    return standings
 
 
 def freeze_results(campaign: Campaign, at: datetime) -> bool:

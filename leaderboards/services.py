@@ -164,9 +164,7 @@ def _snapshot_known(campaign: Campaign, today: date) -> bool:
     if local_date(campaign.starts_at) >= today:
         return True
     taken = select(BoardSnapshot.day).where(BoardSnapshot.campaign_id == campaign.id, BoardSnapshot.day == today)
-    # Once taken, the day's snapshot stays: remembered (a "not yet" is not, it may come any moment).
-    key = ("snapshot known", campaign.id, campaign.created_at, today)
-    return bool(_memo(key, lambda: db.session.execute(select(exists(taken))).scalar_one() or None))
+    return db.session.execute(select(exists(taken))).scalar_one()
 
 
 def _last_night(level: str, metric: str, period: str) -> list[ColumnElement[bool]]:

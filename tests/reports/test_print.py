@@ -5,9 +5,10 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from sqlalchemy import select
 
 from campaigns.tasks import run_campaign_events
-from models import AuditEntry, db
+from models import AuditEntry, Contribution, db
 from reports.charts import progress_svg
 from tests.conftest import csrf_token, login
 from tests.leaderboards.test_boards import _give
@@ -77,6 +78,24 @@ def test_an_ended_campaign_prints_its_frozen_standings(app, client, report_campa
     assert "Thành viên #1" in html and "Trần Văn Ẩn" not in html
     unit = _page(client, f"/campaigns/{report_campaign.slug}/reports/units/Q1/print")
     assert "<dd>2 / 2</dd>" in unit
+
+
+def test_work_approved_after_the_end_enters_the_result_and_the_boards_alike(app, client, report_campaign, clock):
+    """The last day's work is reviewed the morning after: the frozen result takes it in, so the printed
+    report, the export and the public board give the same standings."""
+    clock.advance(days=30)
+    run_campaign_events(clock())
+    db.session.commit()
+    late = db.session.scalars(select(Contribution).where(Contribution.status == "pending")).one()
+    login(client, "leader1")
+    token = csrf_token(client, "/review")
+    assert client.post(f"/review/{late.id}/approve", data={"csrf_token": token}).status_code == 302
+
+    board = client.get(f"/api/v1/campaigns/{report_campaign.slug}/leaderboard?level=quarter").get_json()
+    shown = [f"{row['rank']} {row['name']} {row['points']}" for row in board]
+    assert shown[0].startswith("1 Khu phố Ba") and not shown[0].endswith(" 70")  # it moved
+    html = _page(client, f"/campaigns/{report_campaign.slug}/reports/print")
+    assert "Kết quả chung cuộc" in html and _standings(html, "Xếp hạng khu phố, ấp") == shown
 
 
 @pytest.mark.parametrize(
