@@ -66,7 +66,6 @@ TABLE_LABELS = {
 }
 EXTRA_TABLES = ("contributions", "training", "quiz")
 REPORTED_KINDS = (*WARD_KINDS, "quarter")  # the units a report is printed for (a province's is the campaign's)
-FORMATS = ("xlsx", "csv")
 
 
 def small(count: int) -> int | str:
