@@ -90,12 +90,12 @@ class _Waiting:
     def for_leader(self, leader: User) -> int:
         """What waits for this leader: the rule of core.access.managed_members_clause, less their own."""
         if leader.role == Role.ADMIN:
-            managed = self.total
-        else:
-            root = managed_root(leader)
-            counter = self.in_group if leader.role == Role.TEAM_LEADER else self.under
-            managed = counter[root.id] if root is not None else 0
-        return managed - self.by_member[leader.id]
+            return self.total - self.by_member[leader.id]
+        root = managed_root(leader)
+        if root is None:  # a leader placed nowhere manages nobody, and their own work is not counted
+            return 0
+        counter = self.in_group if leader.role == Role.TEAM_LEADER else self.under
+        return counter[root.id] - self.by_member[leader.id]
 
 
 def _waiting(model: type[Contribution] | type[Completion]) -> _Waiting:

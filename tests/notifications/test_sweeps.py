@@ -130,6 +130,18 @@ def test_the_digest_reads_the_waiting_work_once_however_many_leaders(app, people
     assert told == [{"contributions": 0, "completions": 2}, {"contributions": 0, "completions": 22}]
 
 
+def test_a_leader_of_no_team_with_work_of_their_own_waiting_gets_no_digest(
+    people, tree, make_user, make_campaign, clock
+):
+    """Their own work waits for others; with nobody to manage, nothing waits for them (never "-1")."""
+    adrift = make_user("adrift", "team_leader", tree["Q1"])
+    pending_contribution(make_campaign(template="paperless_week"), adrift)
+    clock.moment = datetime(2026, 11, 6, 1, 0, tzinfo=UTC)
+    send_digests(clock())
+    assert adrift.id not in _told("leader_digest")
+    assert people["leader1"].id in _told("leader_digest")
+
+
 def test_the_cli_runs_the_sweep_and_a_second_run_adds_nothing(app, runner, people, make_campaign, clock):
     make_campaign(starts=datetime(2026, 11, 6, 23, 0, tzinfo=UTC))
     clock.moment = datetime(2026, 11, 6, 1, 0, tzinfo=UTC)
