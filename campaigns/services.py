@@ -136,9 +136,12 @@ def campaign_with_slug(slug: str) -> Campaign | None:
 
 
 def visible_campaigns(user: User) -> list[Campaign]:
-    """Campaigns a user takes part in or runs, newest first; archived ones left out."""
+    """Campaigns a user takes part in or runs, newest first; archived ones left out. Campaigns starting at
+    the same moment come newest-created first, so every database lists them alike."""
     campaigns = db.session.scalars(
-        select(Campaign).where(Campaign.archived_at.is_(None)).order_by(Campaign.starts_at.desc())
+        select(Campaign)
+        .where(Campaign.archived_at.is_(None))
+        .order_by(Campaign.starts_at.desc(), Campaign.id.desc())
     ).all()
     return [campaign for campaign in campaigns if in_scope(user, campaign) or may_run_campaign(user, campaign)]
 
@@ -1034,7 +1037,7 @@ def recently_approved(actor: User, limit: int = 20) -> list[Contribution]:
     query = (
         select(Contribution)
         .where(Contribution.decided_by_id == actor.id, Contribution.status == ContributionStatus.APPROVED)
-        .order_by(Contribution.decided_at.desc())
+        .order_by(Contribution.decided_at.desc(), Contribution.id.desc())
         .limit(limit)
         .options(*_DECISION_LOADS)
     )

@@ -55,7 +55,7 @@ def _board_request(campaign: Campaign) -> dict:
 @public
 def api_campaigns():
     at = now()
-    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.starts_at.desc())).all()
+    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.starts_at.desc(), Campaign.id.desc())).all()
     return jsonify(
         [
             {

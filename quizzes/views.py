@@ -86,7 +86,7 @@ def index():
         select(Quiz)
         .join(Unit, Unit.id == Quiz.scope_unit_id)
         .where(managed_units_clause(current_user))
-        .order_by(Quiz.opens_at.desc())
+        .order_by(Quiz.opens_at.desc(), Quiz.id.desc())
     ).all()
     return render_template("quizzes/list.html", quizzes=quizzes, at=now())
 
