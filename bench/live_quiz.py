@@ -1,5 +1,5 @@
-"""One live quiz at the hall: phones join by code, poll every 2 s and answer each question while the
-host steps the session and the TVs follow it, against gunicorn (4 sync workers).
+"""One live quiz at the hall: phones join by code, poll as the fragment says and answer each question
+while the host steps the session and the TVs follow it, against gunicorn (4 sync workers).
 
     .venv/bin/python bench/live_quiz.py                  (500 phones, 10 questions: 6 to 10 minutes)
     .venv/bin/python bench/live_quiz.py --quick          (50 phones, 3 questions, about 2 minutes)
@@ -12,8 +12,8 @@ WHICH IS EMPTIED) through the CLI, starts gunicorn, and lets the hall in:
   20 s, waits for the phones, then steps it: start, reveal after 20 s, standings after 5 s, next
   after 3 s, ..., end; its panel is polled every 3 s as the page does;
 - phones (a thread each, with their own cookies) arrive over the first seconds, open the join page,
-  join for a quarter, open the play page, then poll `?v=` every 2 s (each with its own phase) as htmx
-  does, and answer each question 1 to 10 s after they see it, with one of its choices;
+  join for a quarter, open the play page, then poll `?v=` as the fragment's `hx-trigger` says (each
+  with its own phase) as htmx does, and answer each question 1 to 10 s after they see it, with one of its choices;
 - TVs load the screen, poll its version every 2 s, fetch the live fragment when told and the head
   count every 3 s while it is shown.
 
@@ -48,7 +48,7 @@ from sqlalchemy import create_engine, text
 
 SECONDS_PER_QUESTION = 20
 REVEAL_SECONDS, STANDINGS_SECONDS = 5, 3
-PHONE_POLL_SECONDS, HOST_POLL_SECONDS, TV_COUNT_SECONDS = 2.0, 3.0, 3.0
+PHONE_POLL_SECONDS, TV_POLL_SECONDS, HOST_POLL_SECONDS, TV_COUNT_SECONDS = 1.0, 2.0, 3.0, 3.0
 GOAL_P95_SECONDS = 1.5
 HX = {"HX-Request": "true"}
 ACKNOWLEDGED = "Đã ghi nhận câu trả lời."
@@ -225,8 +225,8 @@ class Phone:
             self.hall.answers[outcome] += 1
 
     def play(self) -> None:
-        """Poll on htmx's clock: every 2 s (as the fragment's hx-trigger says) from the last trigger (a
-        trigger that finds a request still out is dropped), restarted by each swap; answer when due."""
+        """Poll on htmx's clock: as the fragment's hx-trigger says, from the last trigger (a trigger that
+        finds a request still out is dropped), restarted by each swap; answer when due."""
         next_poll = later(random.uniform(0, self.every))
         while self.polling and time.perf_counter() < self.hall.closing_at:
             if self.answer_due and self.answer_due[0] < next_poll:
@@ -304,7 +304,7 @@ def tv(client: Client, token: str, hall: Hall) -> None:
     poll = POLL.search(page.text).group(1).replace("&amp;", "&")
     live = client.call("tv live", "GET", f"/screen/{token}/live")
     counting = live is not None and "live-head-count" in live.text
-    next_poll, next_count = later(PHONE_POLL_SECONDS), later(TV_COUNT_SECONDS)
+    next_poll, next_count = later(TV_POLL_SECONDS), later(TV_COUNT_SECONDS)
     while not hall.over.is_set():
         sleep_until(min(next_poll, next_count) if counting else next_poll)
         if counting and time.perf_counter() >= next_count:
@@ -312,7 +312,7 @@ def tv(client: Client, token: str, hall: Hall) -> None:
             next_count += TV_COUNT_SECONDS
             continue
         polled = client.call("tv poll", "GET", poll, headers=HX)
-        next_poll += PHONE_POLL_SECONDS
+        next_poll += TV_POLL_SECONDS
         if polled is None or polled.status_code != 200:
             continue
         found = POLL.search(polled.text)

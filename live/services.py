@@ -2,7 +2,9 @@
 
 Everything a phone or a TV shows is read from the session's row, whose `version` moves (in SQL) at
 every step of the host: polls compare it and answer 204 while it stands still, in one statement by
-primary key (phones) or down the screen's index (TVs), so no worker keeps any state. Scores are
+primary key (phones) or down the screen's index (TVs). What a version shows everyone (the question,
+the counts, the standings) is read once per worker and kept under that version, which no later write
+can change (`shown`); what a phone shows of its own player is one statement (`player_state`). Scores are
 correct answers (plus a small bonus for speed when the host switches it on); each quarter's sum is
 credited to the campaign once, by the step that ends the session.
 """
@@ -14,9 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, String, cast, distinct, func, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, cast, distinct, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from audit.services import record
 from campaigns.services import campaign_status, may_run_campaign
@@ -36,6 +40,8 @@ PODIUM_MINUTES = 10
 SPEED_BONUS_SHARE = 1 / 3
 NAME_LENGTH = 40
 STEPS = ("start", "reveal", "standings", "next", "end")
+# Versions whose `Shown` a worker keeps: an evening's sessions and steps, with room to spare.
+SHOWN_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -51,9 +57,53 @@ class LiveFields:
 @dataclass(frozen=True)
 class QuarterStanding:
     rank: int
-    quarter: Unit
+    quarter_id: int
+    name: str
     points: int
     players: int
+
+
+@dataclass(frozen=True)
+class ChoiceShown:
+    id: int
+    text_vi: str
+    text_en: str
+    is_correct: bool
+
+
+@dataclass(frozen=True)
+class QuestionShown:
+    """A question as plain values, which outlive the request that read them (see `shown`)."""
+
+    text_vi: str
+    text_en: str
+    explanation_vi: str
+    explanation_en: str
+    choices: tuple[ChoiceShown, ...]
+
+    def index_of(self, choice_id: int) -> int:
+        return next(index for index, choice in enumerate(self.choices) if choice.id == choice_id)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What every phone and TV of a session shows at one version."""
+
+    question: QuestionShown | None
+    counts: dict[int, int]  # {choice id: how many chose it}, once the answers are shown
+    standings: tuple[QuarterStanding, ...]  # in the standings and at the end
+
+
+@dataclass(frozen=True)
+class PlayerState:
+    """A phone's own line: its player, where the player belongs, and the answers given so far."""
+
+    player: LivePlayer
+    quarter_name: str
+    given_choice_id: int | None  # the answer to the question shown
+    given_correct: bool
+    correct: int
+    points: int
 
 
 # --- who may host --------------------------------------------------------------------------------
@@ -233,10 +283,14 @@ def _credit(session: LiveSession, at: datetime) -> dict[str, int]:
     rows = [row for row in standings(session) if row.points > 0]
     if not rows:
         return {}
+    quarters = {row.quarter_id: db.session.get_one(Unit, row.quarter_id) for row in rows}  # read by standings
     award_many(
-        [quarter_award(session.campaign_id, "live_quiz", session.id, row.points, row.quarter, at) for row in rows]
+        [
+            quarter_award(session.campaign_id, "live_quiz", session.id, row.points, quarters[row.quarter_id], at)
+            for row in rows
+        ]
     )
-    return {row.quarter.code: row.points for row in rows}
+    return {quarters[row.quarter_id].code: row.points for row in rows}
 
 
 # --- phones --------------------------------------------------------------------------------------
@@ -347,9 +401,27 @@ def answer_of(player: LivePlayer, position: int) -> LiveAnswer | None:
 # --- what phones, TVs and the host read ----------------------------------------------------------
 
 
-def live_version(session_id: int) -> int | None:
-    """The session's version by primary key: what every phone polls."""
-    return db.session.scalar(select(LiveSession.version).where(LiveSession.id == session_id))
+def player_state(session: LiveSession, device_token: str | None) -> PlayerState | None:
+    """This phone's player with its quarter's name, its answer to the question shown and its totals over
+    the answers revealed, in one statement: 500 phones read it at every step."""
+    if not device_token:
+        return None
+    given = aliased(LiveAnswer)
+    mine = LiveAnswer.player_id == LivePlayer.id
+    if session.phase == LivePhase.QUESTION:  # not a hint of whether the answer just given is right
+        mine = and_(mine, LiveAnswer.position < session.position)
+    correct = select(func.count()).where(mine, LiveAnswer.is_correct.is_(True)).scalar_subquery()
+    points = select(func.coalesce(func.sum(LiveAnswer.points), 0)).where(mine).scalar_subquery()
+    row = db.session.execute(
+        select(LivePlayer, Unit.name, given.choice_id, given.is_correct, correct, points)
+        .join(Unit, Unit.id == LivePlayer.quarter_id)
+        .outerjoin(given, and_(given.player_id == LivePlayer.id, given.position == session.position))
+        .where(LivePlayer.session_id == session.id, LivePlayer.device_hash == _device_hash(device_token))
+    ).one_or_none()
+    if row is None:
+        return None
+    player, quarter_name, choice_id, is_correct, correct_count, total = row
+    return PlayerState(player, quarter_name, choice_id, bool(is_correct), correct_count, int(total))
 
 
 def screen_session(screen: ScreenLink, at: datetime) -> LiveSession | None:
@@ -415,20 +487,41 @@ def standings(session: LiveSession) -> list[QuarterStanding]:
     ordered = sorted(rows, key=lambda row: (-row[2], units[row[0]].name))
     ranks = competition_ranks([row[2] for row in ordered])
     return [
-        QuarterStanding(rank, units[quarter_id], int(points), players)
+        QuarterStanding(rank, quarter_id, units[quarter_id].name, int(points), players)
         for rank, (quarter_id, players, points) in zip(ranks, ordered, strict=True)
     ]
 
 
-def player_points(player: LivePlayer) -> tuple[int, int]:
-    """A player's correct answers and points so far."""
-    correct, points = db.session.execute(
-        select(
-            func.count().filter(LiveAnswer.is_correct.is_(True)),
-            func.coalesce(func.sum(LiveAnswer.points), 0),
-        ).where(LiveAnswer.player_id == player.id)
-    ).one()
-    return correct, int(points)
+def _question_shown(question: Question) -> QuestionShown:
+    return QuestionShown(
+        question.text_vi,
+        question.text_en,
+        question.explanation_vi,
+        question.explanation_en,
+        tuple(ChoiceShown(choice.id, choice.text_vi, choice.text_en, choice.is_correct) for choice in question.choices),
+    )
+
+
+def _read_shown(session: LiveSession) -> Shown:
+    question = current_question(session)
+    return Shown(
+        _question_shown(question) if question is not None else None,
+        choice_counts(session) if session.phase == LivePhase.ANSWERS else {},
+        tuple(standings(session)) if session.phase in (LivePhase.STANDINGS, LivePhase.ENDED) else (),
+    )
+
+
+def shown(session: LiveSession) -> Shown:
+    """What the session shows everyone at its version, read once per version by each worker process: a
+    step moves the version, and answers change the counts and standings only of later steps (an answer is
+    taken only while its question is open, under the lock the closing step waits for)."""
+    kept: dict[tuple[int, int], Shown] = current_app.extensions.setdefault("live.shown", {})
+    key = (session.id, session.version)
+    if key not in kept:
+        if len(kept) >= SHOWN_KEPT:
+            kept.clear()
+        kept[key] = _read_shown(session)
+    return kept[key]
 
 
 def named_players(session: LiveSession, limit: int = 30) -> list[str]:

@@ -28,27 +28,24 @@ from domain.refusals import Refused
 from live.forms import PlayerForm, SessionForm, StepForm
 from live.services import (
     LiveFields,
+    PlayerState,
     allowed_steps,
     answer,
-    answer_of,
-    choice_counts,
     create_session,
-    current_question,
     head_count,
     hostable_screens,
     join,
-    live_version,
     may_host,
     player_for,
-    player_points,
+    player_state,
     quarters_of,
     session_by_code,
-    standings,
+    shown,
     take_step,
     typed_join_code,
 )
 from models import Campaign, Unit, User, db
-from models.live import LivePhase, LivePlayer, LiveSession
+from models.live import LivePhase, LiveSession
 
 bp = Blueprint("live", __name__)
 
@@ -120,11 +117,10 @@ def _host_context(session: LiveSession) -> dict:
     players, answered = head_count(session)
     return {
         "session": session,
-        "question": current_question(session),
+        "shown": shown(session),
         "players": players,
         "answered": answered,
         "steps": allowed_steps(session),
-        "standings": standings(session) if session.phase in (LivePhase.STANDINGS, LivePhase.ENDED) else [],
         "form": StepForm(),
     }
 
@@ -223,37 +219,28 @@ def join_page(code: str):
     return DEVICE.remember(make_response(page, 422 if form.is_submitted() else 200), token)
 
 
-def _my_player(session_id: int) -> tuple[LiveSession, LivePlayer]:
-    session = db.session.get(LiveSession, session_id)
+def _my_player(session: LiveSession | None) -> tuple[LiveSession, PlayerState]:
     if session is None:
         abort(404)
-    player = player_for(session, DEVICE.token())
-    if player is None:
+    state = player_state(session, DEVICE.token())
+    if state is None:
         if session.join_code:
             abort(redirect(url_for("live.join_page", code=session.join_code)))
         abort(_no_longer_open(""))
-    return session, player
+    return session, state
 
 
-def _play_context(session: LiveSession, player: LivePlayer) -> dict:
+def _play_context(session: LiveSession, state: PlayerState) -> dict:
     at = now()
-    question = current_question(session)
     deadline = session.deadline_at
     open_ = session.phase == LivePhase.QUESTION and deadline is not None and at <= deadline
-    correct, points = player_points(player)
-    shows_answers = session.phase == LivePhase.ANSWERS
     return {
         "session": session,
-        "player": player,
-        "question": question,
-        "given": answer_of(player, session.position) if question else None,
+        "me": state,
+        "shown": shown(session),
         "open": open_,
         # Rounded up, so the phone's countdown never ends before the server's deadline.
         "seconds_left": max(0, math.ceil((deadline - at).total_seconds())) if open_ and deadline else 0,
-        "correct": correct,
-        "points": points,
-        "counts": choice_counts(session) if shows_answers else {},
-        "standings": standings(session) if session.phase in (LivePhase.STANDINGS, LivePhase.ENDED) else [],
         "form": StepForm(),
     }
 
@@ -261,33 +248,34 @@ def _play_context(session: LiveSession, player: LivePlayer) -> dict:
 @bp.route("/live/play/<int:session_id>")
 @public
 def play(session_id: int):
-    """The phone's view of the session. Polled with `?v=`: 204 while the session's version stands,
-    read by primary key in one statement (500 phones every 2 s); else what is shown now. Reads only."""
-    shown = request.args.get("v", "")
-    if shown.isdigit() and htmx and live_version(session_id) == int(shown):
+    """The phone's view of the session. Polled with `?v=`: 204 while the session's version stands, read
+    by primary key in one statement (500 phones every second); else what is shown now, in one more
+    statement once the worker has read the version's `shown`. Reads only."""
+    session = db.session.get(LiveSession, session_id)
+    shown_version = request.args.get("v", "")
+    if session is not None and htmx and shown_version.isdigit() and session.version == int(shown_version):
         return "", 204
-    session, player = _my_player(session_id)
-    return render_page("live/play.html", "live/partials/play.html", **_play_context(session, player))
+    return render_page("live/play.html", "live/partials/play.html", **_play_context(*_my_player(session)))
 
 
 @bp.route("/live/play/<int:session_id>/answer", methods=["POST"])
 @public
 def submit_answer(session_id: int):
     """Record the answer; a refusal (twice, late, closed) says why and changes nothing."""
-    session, player = _my_player(session_id)
+    session, state = _my_player(db.session.get(LiveSession, session_id))
     position, choice = request.form.get("position", ""), request.form.get("choice", "")
     message, category = _("Đã ghi nhận câu trả lời."), "success"
     try:
         if not (position.isdigit() and choice.isdigit()):
             raise Refused(_("Hãy chọn một câu trả lời."))
-        answer(session, player, int(position), int(choice), now())
+        answer(session, state.player, int(position), int(choice), now())
     except Refused as refusal:
         db.session.rollback()
         message, category = " ".join(refusal.messages), "error"
     else:
         db.session.commit()
     if htmx:
-        context = _play_context(session, player)
+        context = _play_context(*_my_player(session))
         response = make_response(
             render_template("live/partials/play.html", notice=message, notice_category=category, **context)
         )

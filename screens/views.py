@@ -18,7 +18,7 @@ from core.forms import flash_refusal
 from core.urls import public_url_for
 from domain.refusals import Refused
 from leaderboards.services import cached_board, public_name
-from live.services import choice_counts, current_question, head_count, named_players, screen_session, standings
+from live.services import head_count, named_players, screen_session, shown
 from models import Campaign, EventSession, Quiz, ScreenLink, User, db
 from models.live import LivePhase, LiveSession
 from quizzes.events import MAX_MINUTES, MIN_MINUTES, close_event, current_code, open_event, open_event_for
@@ -327,7 +327,6 @@ def _live_context(screen: ScreenLink, session: LiveSession | None) -> dict:
     if session is None:
         return {"screen": screen, "session": None}
     at = now()
-    question = current_question(session)
     deadline = session.deadline_at
     open_ = session.phase == LivePhase.QUESTION and deadline is not None and at <= deadline
     join_qr = None
@@ -338,12 +337,10 @@ def _live_context(screen: ScreenLink, session: LiveSession | None) -> dict:
         **_count_context(session),
         "screen": screen,
         "session": session,
-        "question": question,
+        "shown": shown(session),
         "seconds_left": max(0, math.ceil((deadline - at).total_seconds())) if open_ and deadline else 0,
         "join_qr": join_qr,
         "join_address": public_url_for("live.enter_code"),
-        "counts": choice_counts(session) if session.phase == LivePhase.ANSWERS else {},
-        "standings": standings(session) if session.phase in (LivePhase.STANDINGS, LivePhase.ENDED) else [],
     }
 
 

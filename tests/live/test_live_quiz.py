@@ -233,6 +233,30 @@ def test_polls_answer_204_in_one_statement_until_the_host_moves_on(app, client, 
     assert "live-changed" in polled.headers["HX-Trigger"]
 
 
+def test_after_a_step_each_phone_costs_two_statements_once_the_question_is_read(app, client, hall, tree):
+    """At a step all 500 phones fetch the new fragment within a second: the question, its counts and the
+    standings are read once per version in a worker, each phone then pays for its own line only."""
+    session = _lobby(client, hall, count=2)
+    phones = [_join(app, session, tree["Q1" if index % 2 else "Q2"]) for index in range(3)]
+    for step in ("start", "reveal", "standings"):
+        shown_version = _session().version
+        _step(client, session, step)
+        session = _session()
+        first, _ = request_statements(phones[0], "GET", f"/live/play/{session.id}?v={shown_version}", headers=HX)
+        assert first.status_code == 200 and 'hx-trigger="every 1s"' in first.get_data(as_text=True)
+        if step == "start":
+            _answer(phones[1], session, _right_index(session))
+        response, statements = request_statements(
+            phones[1], "GET", f"/live/play/{session.id}?v={shown_version}", headers=HX
+        )
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and len(statements) == 2, statements  # the session, the player
+        # The right answer counts once revealed, not while the question is open: no hint for the neighbours.
+        assert "Unit Q1" in page and ("1 câu đúng" in page) == (step != "start"), page
+    assert "Bạn đã chọn" not in phones[2].get(f"/live/play/{session.id}").get_data(as_text=True)
+    assert re.search(r'class="mine".*Unit Q1\s*<b>1</b>', page, re.S), page  # phone 1 is of Q1
+
+
 def test_a_wrong_code_is_refused_with_a_message(client, hall):
     refused = client.get("/live?code=000000")
     assert refused.status_code == 422
@@ -358,4 +382,6 @@ def test_speed_counts_only_when_the_host_switches_it_on(app, client, hall, tree,
     clock.advance(seconds=10)  # past a third of the 20 seconds
     _answer(slow, session, _right_index(session))
     assert sorted(db.session.scalars(select(LiveAnswer.points))) == [1, 2]
+    assert "0 điểm" in quick.get(f"/live/play/{session.id}").get_data(as_text=True)  # until the answers show
+    _step(client, session, "reveal")
     assert "2 điểm" in quick.get(f"/live/play/{session.id}").get_data(as_text=True)
