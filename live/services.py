@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, String, and_, cast, distinct, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, cast, distinct, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -401,22 +401,45 @@ def answer_of(player: LivePlayer, position: int) -> LiveAnswer | None:
 # --- what phones, TVs and the host read ----------------------------------------------------------
 
 
+def _player_state_statement() -> Select:
+    """Built once: 500 phones run it at every step, and building it (an alias, two subqueries) costs more
+    than running it."""
+    given = aliased(LiveAnswer)
+    mine = and_(LiveAnswer.player_id == LivePlayer.id, LiveAnswer.position < bindparam("revealed_below"))
+    correct = select(func.count()).where(mine, LiveAnswer.is_correct.is_(True)).scalar_subquery()
+    points = select(func.coalesce(func.sum(LiveAnswer.points), 0)).where(mine).scalar_subquery()
+    return (
+        select(LivePlayer, Unit.name, given.choice_id, given.is_correct, correct, points)
+        .join(Unit, Unit.id == LivePlayer.quarter_id)
+        .outerjoin(given, and_(given.player_id == LivePlayer.id, given.position == bindparam("position")))
+        .where(LivePlayer.session_id == bindparam("session_id"), LivePlayer.device_hash == bindparam("device"))
+    )
+
+
+_PLAYER_STATE = _player_state_statement()
+_VERSION = select(LiveSession.version).where(LiveSession.id == bindparam("session_id"))
+
+
+def live_version(session_id: int) -> int | None:
+    """The session's version by primary key: what every phone polls."""
+    return db.session.scalar(_VERSION, {"session_id": session_id})
+
+
 def player_state(session: LiveSession, device_token: str | None) -> PlayerState | None:
     """This phone's player with its quarter's name, its answer to the question shown and its totals over
     the answers revealed, in one statement: 500 phones read it at every step."""
     if not device_token:
         return None
-    given = aliased(LiveAnswer)
-    mine = LiveAnswer.player_id == LivePlayer.id
-    if session.phase == LivePhase.QUESTION:  # not a hint of whether the answer just given is right
-        mine = and_(mine, LiveAnswer.position < session.position)
-    correct = select(func.count()).where(mine, LiveAnswer.is_correct.is_(True)).scalar_subquery()
-    points = select(func.coalesce(func.sum(LiveAnswer.points), 0)).where(mine).scalar_subquery()
+    # While a question is open its answers stay out of the totals: no hint of whether one is right.
+    revealed_below = session.position + (session.phase != LivePhase.QUESTION)
     row = db.session.execute(
-        select(LivePlayer, Unit.name, given.choice_id, given.is_correct, correct, points)
-        .join(Unit, Unit.id == LivePlayer.quarter_id)
-        .outerjoin(given, and_(given.player_id == LivePlayer.id, given.position == session.position))
-        .where(LivePlayer.session_id == session.id, LivePlayer.device_hash == _device_hash(device_token))
+        _PLAYER_STATE,
+        {
+            "revealed_below": revealed_below,
+            "position": session.position,
+            "session_id": session.id,
+            "device": _device_hash(device_token),
+        },
     ).one_or_none()
     if row is None:
         return None

@@ -35,6 +35,7 @@ from live.services import (
     head_count,
     hostable_screens,
     join,
+    live_version,
     may_host,
     player_for,
     player_state,
@@ -249,12 +250,12 @@ def _play_context(session: LiveSession, state: PlayerState) -> dict:
 @public
 def play(session_id: int):
     """The phone's view of the session. Polled with `?v=`: 204 while the session's version stands, read
-    by primary key in one statement (500 phones every second); else what is shown now, in one more
-    statement once the worker has read the version's `shown`. Reads only."""
-    session = db.session.get(LiveSession, session_id)
+    by primary key in one statement (500 phones every second); else what is shown now, in two more
+    statements once the worker has read the version's `shown`. Reads only."""
     shown_version = request.args.get("v", "")
-    if session is not None and htmx and shown_version.isdigit() and session.version == int(shown_version):
+    if htmx and shown_version.isdigit() and live_version(session_id) == int(shown_version):
         return "", 204
+    session = db.session.get(LiveSession, session_id)
     return render_page("live/play.html", "live/partials/play.html", **_play_context(*_my_player(session)))
 
 
