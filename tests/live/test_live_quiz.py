@@ -243,7 +243,9 @@ def test_after_a_step_each_phone_costs_three_statements_once_the_question_is_rea
         _step(client, session, step)
         session = _session()
         first, _ = request_statements(phones[0], "GET", f"/live/play/{session.id}?v={shown_version}", headers=HX)
-        assert first.status_code == 200 and 'hx-trigger="every 1s"' in first.get_data(as_text=True)
+        # Every second while the next question is awaited; every 2 s while phones answer.
+        interval = "every 2s" if step == "start" else "every 1s"
+        assert first.status_code == 200 and f'hx-trigger="{interval}"' in first.get_data(as_text=True)
         if step == "start":
             _answer(phones[1], session, _right_index(session))
         response, statements = request_statements(
