@@ -13,7 +13,8 @@ the crowd in:
   as the page does) a few seconds apart; they arrive over the first 60% of the run;
 - members (of five wards): sign in, then open the campaign page, the log form, and log one resident
   helped, again and again;
-- leaders (of the same wards): open the review queue and approve up to five items from it, again;
+- leaders (of the same wards): sign in, open the review queue and approve up to five items from it,
+  again; members and leaders arrive (sign in) over the first quarter of the run, evenly;
 - TVs: load the screen, poll every 2 s as the page does, fetch the board when told and every 15 s;
 - visitors: read the quarter board page and the top-10 JSON of a level, again and again.
 
@@ -122,7 +123,7 @@ def pause(low: float, high: float) -> None:
 
 
 def resident(client: Client, number: int, quarter: str, arrival: float) -> None:
-    time.sleep(max(0.0, arrival - time.perf_counter()))
+    arrive(arrival)
     if not client.run.running():
         return
     page = client.call("quiz page", "GET", f"/q/{QUIZ}?u={quarter}")
@@ -153,7 +154,12 @@ def resident(client: Client, number: int, quarter: str, arrival: float) -> None:
         question = answered
 
 
-def member(client: Client, username: str, quarter: str) -> None:
+def arrive(at: float) -> None:
+    time.sleep(max(0.0, at - time.perf_counter()))
+
+
+def member(client: Client, username: str, quarter: str, arrival: float) -> None:
+    arrive(arrival)
     if not client.login(username):
         return
     number = itertools.count()
@@ -178,7 +184,8 @@ def member(client: Client, username: str, quarter: str) -> None:
         pause(4, 10)
 
 
-def leader(client: Client, username: str) -> None:
+def leader(client: Client, username: str, arrival: float) -> None:
+    arrive(arrival)
     if not client.login(username):
         return
     while client.run.running():
@@ -336,12 +343,23 @@ def report(run: Run, times: dict[str, float], found: dict[str, int], seconds: fl
 
 def crowd(base: str, run: Run, options: argparse.Namespace, url: str, screens: list[str]) -> list[threading.Thread]:
     members, leaders, quarters = people(url, options.members)
+    now = time.perf_counter()
     window = 0.6 * options.seconds / max(1, options.residents)  # residents arrive over 60% of the run
-    arrivals = [(n, quarters[n % len(quarters)], time.perf_counter() + window * n) for n in range(options.residents)]
+    arrivals = [(n, quarters[n % len(quarters)], now + window * n) for n in range(options.residents)]
+    # Leaders, then members, sign in over the first quarter, not all in the same second: each sign-in
+    # hashes a password (scrypt, ~100 ms of CPU), and 55 at once would hold every worker for seconds.
+    leading = leaders[: options.leaders]
+    spacing = 0.25 * options.seconds / max(1, len(leading) + len(members))
     return (
         [threading.Thread(target=resident, args=(Client(base, run), *who)) for who in arrivals]
-        + [threading.Thread(target=member, args=(Client(base, run), *who)) for who in members]
-        + [threading.Thread(target=leader, args=(Client(base, run), who)) for who in leaders[: options.leaders]]
+        + [
+            threading.Thread(target=leader, args=(Client(base, run), who, now + spacing * n))
+            for n, who in enumerate(leading)
+        ]
+        + [
+            threading.Thread(target=member, args=(Client(base, run), *who, now + spacing * (len(leading) + n)))
+            for n, who in enumerate(members)
+        ]
         + [threading.Thread(target=tv, args=(Client(base, run), token)) for token in screens]
         + [threading.Thread(target=visitor, args=(Client(base, run),)) for _ in range(options.visitors)]
     )
