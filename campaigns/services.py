@@ -981,21 +981,24 @@ def _waiting_for(actor: User) -> list:
 def review_queue(
     actor: User, campaign: Campaign | None = None, unit: Unit | None = None, limit: int = 100
 ) -> list[Contribution]:
-    """Pending contributions of the people this actor manages, oldest first, in one query; optionally of
-    one campaign and of the members of one unit."""
-    query = (
-        select(Contribution)
+    """Pending contributions of the people this actor manages, oldest first; optionally of one campaign
+    and of the members of one unit. The page is chosen first and loaded after, in two statements: with
+    the eager joins in the choosing query PostgreSQL joined every pending item of the province to every
+    member before keeping the ward's 100 (40 ms against 7 at province scale)."""
+    chosen = (
+        select(Contribution.id)
         .join(Contribution.member)
         .where(*_waiting_for(actor))
         .order_by(Contribution.created_at, Contribution.id)
         .limit(limit)
-        .options(*_DECISION_LOADS)
     )
     if campaign is not None:
-        query = query.where(Contribution.campaign_id == campaign.id)
+        chosen = chosen.where(Contribution.campaign_id == campaign.id)
     if unit is not None:
-        query = query.where(members_under_clause(unit))
-    return list(db.session.scalars(query))
+        chosen = chosen.where(members_under_clause(unit))
+    ids = list(db.session.scalars(chosen))
+    loaded = {contribution.id: contribution for contribution in contributions_for_decision(ids)}
+    return [loaded[contribution_id] for contribution_id in ids]
 
 
 def waiting_count(actor: User) -> int:
