@@ -1040,7 +1040,7 @@ def recently_approved(actor: User, limit: int = 20) -> list[Contribution]:
     query = (
         select(Contribution)
         .where(Contribution.decided_by_id == actor.id, Contribution.status == ContributionStatus.APPROVED)
-        .order_by(Contribution.decided_at.desc(), Contribution.id.desc())
+        .order_by(Contribution.decided_at.desc())
         .limit(limit)
         .options(*_DECISION_LOADS)
     )
