@@ -9,6 +9,7 @@ correct answers (plus a small bonus for speed when the host switches it on); eac
 credited to the campaign once, by the step that ends the session.
 """
 
+import math
 import random
 import secrets
 from collections.abc import Sequence
@@ -469,6 +470,19 @@ def shown_on_screen(since: Any) -> ColumnElement[bool]:
 def screen_state_column() -> ColumnElement[str]:
     """The session's id and version as one string, for the TV's one-statement poll."""
     return cast(LiveSession.id, String) + "-" + cast(LiveSession.version, String)
+
+
+def takes_answers(session: LiveSession, at: datetime) -> bool:
+    """Whether the question shown takes answers now, on the server's clock."""
+    return session.phase == LivePhase.QUESTION and session.deadline_at is not None and at <= session.deadline_at
+
+
+def seconds_left(session: LiveSession, at: datetime) -> int:
+    """Of the open question, rounded up, so a countdown on a phone or a TV never ends before the server's
+    deadline; 0 when no question takes answers."""
+    if not takes_answers(session, at) or session.deadline_at is None:
+        return 0
+    return max(0, math.ceil((session.deadline_at - at).total_seconds()))
 
 
 def current_question(session: LiveSession) -> Question | None:

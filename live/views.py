@@ -1,4 +1,3 @@
-import math
 from datetime import timedelta
 
 from flask import (
@@ -40,13 +39,15 @@ from live.services import (
     player_for,
     player_state,
     quarters_of,
+    seconds_left,
     session_by_code,
     shown,
     take_step,
+    takes_answers,
     typed_join_code,
 )
 from models import Campaign, Unit, User, db
-from models.live import LivePhase, LiveSession
+from models.live import LiveSession
 
 bp = Blueprint("live", __name__)
 
@@ -233,15 +234,12 @@ def _my_player(session: LiveSession | None) -> tuple[LiveSession, PlayerState]:
 
 def _play_context(session: LiveSession, state: PlayerState) -> dict:
     at = now()
-    deadline = session.deadline_at
-    open_ = session.phase == LivePhase.QUESTION and deadline is not None and at <= deadline
     return {
         "session": session,
         "me": state,
         "shown": shown(session),
-        "open": open_,
-        # Rounded up, so the phone's countdown never ends before the server's deadline.
-        "seconds_left": max(0, math.ceil((deadline - at).total_seconds())) if open_ and deadline else 0,
+        "open": takes_answers(session, at),
+        "seconds_left": seconds_left(session, at),
         "form": StepForm(),
     }
 

@@ -1,4 +1,3 @@
-import math
 from datetime import datetime
 from functools import lru_cache
 
@@ -18,7 +17,7 @@ from core.forms import flash_refusal
 from core.urls import public_url_for
 from domain.refusals import Refused
 from leaderboards.services import cached_board, public_name
-from live.services import head_count, named_players, screen_session, shown
+from live.services import head_count, named_players, screen_session, seconds_left, shown
 from models import Campaign, EventSession, Quiz, ScreenLink, User, db
 from models.live import LivePhase, LiveSession
 from quizzes.events import MAX_MINUTES, MIN_MINUTES, close_event, current_code, open_event, open_event_for
@@ -326,9 +325,6 @@ def _live_context(screen: ScreenLink, session: LiveSession | None) -> dict:
     """What the live quiz shows on the TV in its phase; nothing without a session."""
     if session is None:
         return {"screen": screen, "session": None}
-    at = now()
-    deadline = session.deadline_at
-    open_ = session.phase == LivePhase.QUESTION and deadline is not None and at <= deadline
     join_qr = None
     if session.join_code:
         extra = {"q": session.hall_quarter_id} if session.hall_quarter_id else {}
@@ -338,7 +334,7 @@ def _live_context(screen: ScreenLink, session: LiveSession | None) -> dict:
         "screen": screen,
         "session": session,
         "shown": shown(session),
-        "seconds_left": max(0, math.ceil((deadline - at).total_seconds())) if open_ and deadline else 0,
+        "seconds_left": seconds_left(session, now()),
         "join_qr": join_qr,
         "join_address": public_url_for("live.enter_code"),
     }
