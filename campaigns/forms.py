@@ -12,23 +12,17 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaigns.presets import PRESETS
 from campaigns.services import CAP_WINDOW_LABELS, RANKABLE_KINDS
-from core.forms import Form
+from core.forms import Form, plausible_year
 from core.labels import KIND_LABELS
 from domain.enums import CapWindow
 from models import ActivityType
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-def plausible_year(form: Form, field: DateTimeLocalField) -> None:
-    """A campaign moment in 2000–2099: anything else is a slip, and year 1 overflows on conversion to UTC."""
-    if field.data is not None and not 2000 <= field.data.year <= 2099:
-        raise ValidationError(_l("Năm phải từ 2000 đến 2099."))
 
 
 class CheckboxesField(SelectMultipleField):

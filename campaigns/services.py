@@ -139,9 +139,7 @@ def visible_campaigns(user: User) -> list[Campaign]:
     """Campaigns a user takes part in or runs, newest first; archived ones left out. Campaigns starting at
     the same moment come newest-created first, so every database lists them alike."""
     campaigns = db.session.scalars(
-        select(Campaign)
-        .where(Campaign.archived_at.is_(None))
-        .order_by(Campaign.starts_at.desc(), Campaign.id.desc())
+        select(Campaign).where(Campaign.archived_at.is_(None)).order_by(Campaign.starts_at.desc(), Campaign.id.desc())
     ).all()
     return [campaign for campaign in campaigns if in_scope(user, campaign) or may_run_campaign(user, campaign)]
 
@@ -831,7 +829,7 @@ def final_standings(campaign: Campaign) -> dict:
             select(Unit.id, Unit.code, Unit.name, func.coalesce(UnitScore.points, 0).label("points"))
             .outerjoin(UnitScore, (UnitScore.unit_id == Unit.id) & (UnitScore.campaign_id == campaign.id))
             .where(Unit.kind.in_(kinds), Unit.path.like(f"{campaign.scope_unit.path}%"))
-            .order_by(func.coalesce(UnitScore.points, 0).desc(), Unit.code)
+            .order_by(func.coalesce(UnitScore.points, 0).desc(), Unit.id)  # ties as the boards order them
         ).all()
         ranks = competition_ranks([row.points for row in rows])
         standings[kind] = [
@@ -840,7 +838,7 @@ def final_standings(campaign: Campaign) -> dict:
         ]
     members = db.session.execute(
         select(MemberScore.member_id, MemberScore.points)
-        .where(MemberScore.campaign_id == campaign.id)
+        .where(MemberScore.campaign_id == campaign.id, MemberScore.points != 0)  # as on the board: scorers only
         .order_by(MemberScore.points.desc(), MemberScore.member_id)
         .limit(TOP_MEMBERS)
     ).all()

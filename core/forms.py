@@ -7,6 +7,8 @@ from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms import Field
+from wtforms.validators import ValidationError
 
 from core.i18n import current_language
 from domain.refusals import Refused
@@ -69,3 +71,10 @@ def flash_refusal(refusal: Refused) -> None:
 
 class ImportForm(Form):
     file = FileField(_l("Tệp CSV"), validators=[FileRequired(_l("Hãy chọn một tệp CSV."))])
+
+
+def plausible_year(form: FlaskForm, field: Field) -> None:
+    """A date or moment in 2000–2099 (campaigns, plans, targets): anything else is a slip, year 1
+    overflows on conversion to UTC, and a spreadsheet cannot show it."""
+    if field.data is not None and not 2000 <= field.data.year <= 2099:
+        raise ValidationError(_l("Năm phải từ 2000 đến 2099."))

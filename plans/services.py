@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,7 +17,7 @@ from audit.services import record
 from campaigns.services import visible_campaigns
 from core.access import managed_root, may_manage_unit
 from core.i18n import in_language
-from core.spreadsheets import Sheet, workbook_bytes
+from core.spreadsheets import Cell, Sheet, workbook_bytes
 from domain.enums import UnitKind
 from domain.plans import RATE_METRICS, PlanMetric, Tally, TargetSource, TargetStatus, tally, target_status
 from domain.refusals import Refused
@@ -34,6 +35,7 @@ from models import (
     reading_transaction,
 )
 from models.units import WARD_KINDS
+from reports.services import hidden_with
 from scoring import adults_sql
 from training.services import CoverageRow, coverage
 
@@ -296,18 +298,28 @@ def enter_figure(
 # --- where a plan stands ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Standing:
-    """A target's figure (None: nothing entered, or no adults to divide by) and its status; status None
-    where a figure has no target to meet (a ward's share of a province-wide count)."""
+class Figure(NamedTuple):
+    """A target's figure in one unit (None: nothing entered, or no one to divide by), with the counts of
+    people it is made of: none for points, things or a figure entered by hand."""
 
     value: Amount | None
+    people: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A target's figure and its status; status None where a figure has no target to meet (a ward's share
+    of a province-wide count). The status is judged on the figure; only what is shown hides few people."""
+
+    figure: Figure
     status: TargetStatus | None
 
     @property
-    def shown(self) -> Decimal | None:
-        """The figure to one decimal, as pages and workbooks show it."""
-        return None if self.value is None else round(Decimal(float(self.value)), 1)
+    def shown(self) -> Cell:
+        """The figure to one decimal, as pages and workbooks show it; "< 5" where it counts, or would give
+        away, fewer than five people, as the campaign's reports do."""
+        value = self.figure.value
+        return None if value is None else hidden_with(self.figure.people, round(Decimal(float(value)), 1))
 
 
 @dataclass(frozen=True)
@@ -341,7 +353,21 @@ def _share(part: int, whole: int | None) -> Fraction | None:
     return Fraction(100 * part, whole) if whole else None
 
 
-def _read_metrics(targets: Sequence[PlanTarget], units: list[Unit]) -> dict[tuple[int, int], Amount | None]:
+def _residents(target: PlanTarget, count: int) -> tuple[int, ...]:
+    """An activity's outcomes count residents where each is counted once (a phone or ID number each), as
+    the campaign's workbook decides; otherwise they count things (shops, files)."""
+    return (count,) if target.activity_type is not None and target.activity_type.once_per_beneficiary else ()
+
+
+def _trained(row: CoverageRow) -> Figure:
+    return Figure(row.trained, (row.trained,))
+
+
+def _trained_share(row: CoverageRow) -> Figure:
+    return Figure(_share(row.trained, row.audience), (row.audience, row.trained))
+
+
+def _read_metrics(targets: Sequence[PlanTarget], units: list[Unit]) -> dict[tuple[int, int], Figure]:
     """Each metric target's figure for each unit: from the aggregates the boards read (three queries) and
     the training coverage (two per course), whatever the number of units. No aggregate row reads as 0."""
     if not targets:
@@ -370,20 +396,27 @@ def _read_metrics(targets: Sequence[PlanTarget], units: list[Unit]) -> dict[tupl
     trained: dict[tuple[int | None, int], CoverageRow] = {
         (row.course.id, row.unit.id): row for row in coverage(units, courses)
     }
-    readers: dict[PlanMetric | None, Callable[[PlanTarget, int], Amount | None]] = {
-        PlanMetric.POINTS: lambda t, unit: points.get((t.campaign_id, unit), 0),
-        PlanMetric.OUTCOMES: lambda t, unit: outcomes.get((t.activity_type_id, unit), 0),
-        PlanMetric.OUTCOME_SHARE: lambda t, unit: _share(outcomes.get((t.activity_type_id, unit), 0), adults[unit]),
-        PlanMetric.TRAINED: lambda t, unit: trained[t.course_id, unit].trained,
-        PlanMetric.TRAINED_SHARE: lambda t, unit: _share(
-            trained[t.course_id, unit].trained, trained[t.course_id, unit].audience
-        ),
+
+    def outcome(t: PlanTarget, unit: int) -> Figure:
+        count = outcomes.get((t.activity_type_id, unit), 0)
+        return Figure(count, _residents(t, count))
+
+    def outcome_share(t: PlanTarget, unit: int) -> Figure:
+        count = outcomes.get((t.activity_type_id, unit), 0)
+        return Figure(_share(count, adults[unit]), _residents(t, count))  # the unit's adults would give it away
+
+    readers: dict[PlanMetric | None, Callable[[PlanTarget, int], Figure]] = {
+        PlanMetric.POINTS: lambda t, unit: Figure(points.get((t.campaign_id, unit), 0)),
+        PlanMetric.OUTCOMES: outcome,
+        PlanMetric.OUTCOME_SHARE: outcome_share,
+        PlanMetric.TRAINED: lambda t, unit: _trained(trained[t.course_id, unit]),
+        PlanMetric.TRAINED_SHARE: lambda t, unit: _trained_share(trained[t.course_id, unit]),
     }
     return {(target.id, unit): readers[target.metric](target, unit) for target in targets for unit in unit_ids}
 
 
-def _status(target: PlanTarget, value: Amount | None, today: date) -> TargetStatus:
-    return target_status(value, target.target_value, target.plan.starts_on, target.deadline, today)
+def _status(target: PlanTarget, figure: Figure, today: date) -> TargetStatus:
+    return target_status(figure.value, target.target_value, target.plan.starts_on, target.deadline, today)
 
 
 def plan_progress(plan: ActionPlan, today: date) -> PlanProgress:
@@ -392,18 +425,19 @@ def plan_progress(plan: ActionPlan, today: date) -> PlanProgress:
     adds up to the plan's."""
     metric_targets = [target for target in plan.targets if target.source == TargetSource.METRIC]
     sub_units = _sub_units(plan)
-    values = _read_metrics(metric_targets, [plan.unit, *sub_units])
+    figures = _read_metrics(metric_targets, [plan.unit, *sub_units])
     rows = []
     for target in plan.targets:
-        value = values[target.id, plan.unit_id] if target.source == TargetSource.METRIC else target.manual_value
-        rows.append(TargetRow(target, Standing(value, _status(target, value, today))))
+        is_metric = target.source == TargetSource.METRIC
+        figure = figures[target.id, plan.unit_id] if is_metric else Figure(target.manual_value)
+        rows.append(TargetRow(target, Standing(figure, _status(target, figure, today))))
     per_unit = [
         SubUnitRow(
             unit,
             [
                 Standing(
-                    values[target.id, unit.id],
-                    _status(target, values[target.id, unit.id], today) if target.metric in RATE_METRICS else None,
+                    figures[target.id, unit.id],
+                    _status(target, figures[target.id, unit.id], today) if target.metric in RATE_METRICS else None,
                 )
                 for target in metric_targets
             ],

@@ -14,7 +14,7 @@ from flask_babel import format_decimal, format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from audit.services import record
@@ -26,6 +26,7 @@ from domain.enums import ContributionStatus, TargetKind
 from domain.refusals import Refused
 from leaderboards.services import LEVEL_KINDS, LEVELS, cached_board, unit_position
 from models import (
+    ActionPlan,
     ActivityType,
     Attempt,
     AuditEntry,
@@ -305,27 +306,41 @@ def export_csv(actor: User, campaign: Campaign, table: str, at: datetime) -> byt
 @dataclass(frozen=True)
 class RecentExport:
     at: datetime
-    campaign: Campaign
-    what: str  # the table's label, or "the whole workbook"
+    title: str  # the campaign's or the plan's
+    what: str  # the table's label, "the whole workbook" or "the action plan"
     file_format: str
+    campaign_slug: str | None  # a campaign's export links to its reports page,
+    plan_id: int | None  # a plan's to the plan
 
 
 def recent_exports(user: User, limit: int = 5) -> list[RecentExport]:
-    """The user's latest exports of campaign figures, newest first (a leader's home page lists them)."""
+    """The user's latest exports of a campaign's figures or of an action plan, newest first (a leader's
+    home page lists them). An export of something deleted since is left out."""
+    of_campaign = and_(AuditEntry.target_type == Campaign.__tablename__, Campaign.id == AuditEntry.target_id)
+    of_plan = and_(AuditEntry.target_type == ActionPlan.__tablename__, ActionPlan.id == AuditEntry.target_id)
     rows = db.session.execute(
-        select(AuditEntry, Campaign)
-        .join(Campaign, Campaign.id == AuditEntry.target_id)
-        .where(AuditEntry.actor_id == user.id, AuditEntry.action == "export", AuditEntry.target_type == "campaign")
+        select(AuditEntry, Campaign.slug, Campaign.title, ActionPlan.id, ActionPlan.title)
+        .outerjoin(Campaign, of_campaign)
+        .outerjoin(ActionPlan, of_plan)
+        .where(
+            AuditEntry.actor_id == user.id,
+            AuditEntry.action == "export",
+            or_(Campaign.id.is_not(None), ActionPlan.id.is_not(None)),
+        )
         .order_by(AuditEntry.id.desc())
         .limit(limit)
     ).all()
     exports = []
-    for entry, campaign in rows:
+    for entry, slug, campaign_title, plan_id, plan_title in rows:
         after = entry.after or {}
         what = after.get("what", "")
-        label = _("Cả bộ số liệu") if what == "workbook" else str(TABLE_LABELS.get(what, what))
-        exports.append(RecentExport(entry.at, campaign, label, after.get("format", "")))
+        label = _WHOLE_EXPORTS[what] if what in _WHOLE_EXPORTS else TABLE_LABELS.get(what, what)
+        title = campaign_title if slug is not None else plan_title
+        exports.append(RecentExport(entry.at, title, str(label), after.get("format", ""), slug, plan_id))
     return exports
+
+
+_WHOLE_EXPORTS = {"workbook": _l("Cả bộ số liệu"), "plan": _l("Các chỉ tiêu của kế hoạch")}
 
 
 # --- the printable report ----------------------------------------------------------------------------
@@ -412,6 +427,19 @@ def _count(query) -> int:
     return db.session.execute(query).scalar_one()
 
 
+def _reached(headline: ActivityType, unit: Unit, count: int) -> str:
+    """The headline's count toward the unit's target. A count of residents helped is hidden below five,
+    as in the workbook, and its share with it: the target would give it away."""
+    shown = small(count) if headline.once_per_beneficiary else count
+    reached = shown if isinstance(shown, str) else format_number(shown)
+    target = unit_target(headline, unit)
+    if target:
+        reached += f" / {format_number(round(target))}"
+        if not isinstance(shown, str):
+            reached += f" ({format_decimal(round(float(100 * count / target), 1))}%)"
+    return reached
+
+
 def _figures(campaign: Campaign, unit: Unit, today: date) -> list[tuple[str, str]]:
     """The headline figures of the unit: points, progress toward target, approved work, members who scored,
     and the unit's place among its peers."""
@@ -427,12 +455,7 @@ def _figures(campaign: Campaign, unit: Unit, today: date) -> list[tuple[str, str
                 OutcomeCount.activity_type_id == headline.id, OutcomeCount.unit_id == unit.id
             )
         )
-        target = unit_target(headline, unit)
-        reached = format_number(count or 0)
-        if target:
-            percent = format_decimal(round(float(100 * (count or 0) / target), 1))
-            reached += f" / {format_number(round(target))} ({percent}%)"
-        figures.append((in_language(headline), reached))
+        figures.append((in_language(headline), _reached(headline, unit, count or 0)))
     approved = select(func.count(Contribution.id)).join(User, User.id == Contribution.member_id)
     approved = approved.join(Unit, Unit.id == User.home_unit_id).where(
         Contribution.campaign_id == campaign.id, Contribution.status == ContributionStatus.APPROVED, in_unit

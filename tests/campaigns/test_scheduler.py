@@ -11,7 +11,8 @@ from sqlalchemy.exc import OperationalError
 from campaigns.tasks import run_campaign_events, run_sweep
 from campaigns.tasks import sweep as campaigns_sweep
 from core.scheduler import GuardedJob, Leadership, claim_lease, current_lease, live_holder, release_lease, run_job
-from models import Campaign, CampaignResult, Notification, SchedulerLease, db
+from models import BadgeAward, Campaign, CampaignResult, Notification, SchedulerLease, db
+from scoring import Award, award_many
 from tests.campaigns.test_logging import log
 from tests.conftest import DATABASE_URL, START, activity, login, make_test_app
 
@@ -59,6 +60,30 @@ def test_end_freezes_the_standings_once_even_when_run_late(app, people, tree, ma
     assert quarters[0] == {"rank": 1, "unit_id": tree["Q1"].id, "code": "Q1", "name": "Unit Q1", "points": 10}
     assert result.standings["member"][0]["points"] == 10
     assert _count(Notification, Notification.kind == "campaign_ended") == 3
+
+
+def test_the_frozen_result_lists_the_members_and_ties_as_the_board_did(
+    app, people, tree, make_unit, make_campaign, clock
+):
+    """A member whose points came to nothing (approved, then corrected away) is not on the board, so not
+    in the result, and no top-three badge; tied quarters keep the board's order (by id, not by code)."""
+    campaign = make_campaign()
+    late = make_unit("Q0", "quarter", tree["W1"])  # a code that sorts before Q1, an id after it
+    for unit in (tree["Q1"], late):
+        award_many([Award(campaign.id, "correction", 0, 5, START.date(), unit.ancestor_ids)])
+    for points in (7, -7):
+        award_many([Award(campaign.id, "correction", 0, points, START.date(), [], member_id=people["member2"].id)])
+    award_many([Award(campaign.id, "correction", 0, 3, START.date(), [], member_id=people["member"].id)])
+    db.session.commit()
+    board = app.test_client().get(f"/api/v1/campaigns/{campaign.slug}/leaderboard?level=member").get_json()
+    quarters = app.test_client().get(f"/api/v1/campaigns/{campaign.slug}/leaderboard?level=quarter").get_json()
+    clock.advance(days=40)
+    run_campaign_events(clock())
+    db.session.commit()
+    result = db.session.scalar(select(CampaignResult)).standings
+    assert [row["member_id"] for row in result["member"]] == [row["member_id"] for row in board]
+    assert [row["code"] for row in result["quarter"][:2]] == [row["unit_code"] for row in quarters[:2]] == ["Q1", "Q0"]
+    assert not db.session.scalar(select(BadgeAward).where(BadgeAward.member_id == people["member2"].id))
 
 
 def test_two_sweeps_at_once_make_one_snapshot(app, people, make_campaign, clock):

@@ -3,6 +3,7 @@ to do next; both in a bounded number of statements."""
 
 import re
 from datetime import date
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -55,10 +56,18 @@ def ward(app, people, tree, make_unit, make_user, make_campaign, clock):
     return {"leader": leader, "token": token, "campaigns": (signatures, paperless), "waiting": waiting}
 
 
-def test_a_ward_leader_sees_what_waits_and_how_the_ward_stands(ward, people):
+def test_a_ward_leader_sees_what_waits_and_how_the_ward_stands(ward, people, tree):
     leader, token = ward["leader"], ward["token"]
     signatures, paperless = ward["campaigns"]
     leader.post(f"/campaigns/{paperless.slug}/reports/export.xlsx", data={"csrf_token": token})
+    plan_form = {
+        "csrf_token": token,
+        "title": "Kế hoạch 12-KH/UB",
+        "unit": str(tree["W1"].id),
+        "starts_on": "2026-11-01",
+    }
+    plan_link = leader.post("/plans/new", data=plan_form).headers["Location"]
+    leader.post(f"{plan_link}/export", data={"csrf_token": token})
 
     page = leader.get("/").get_data(as_text=True)
 
@@ -79,6 +88,9 @@ def test_a_ward_leader_sees_what_waits_and_how_the_ward_stands(ward, people):
     assert re.search(r"Unit TA2\s*—\s*hạng 2 · 0 điểm", signature_teams), signature_teams
     exports = _section(page, "recent-exports")
     assert paperless.title in exports and "XLSX" in exports
+    # The plan's export is listed too, newest first, and leads back to the plan.
+    assert exports.index("Kế hoạch 12-KH/UB") < exports.index(paperless.title)
+    assert f'href="{urlsplit(plan_link).path}"' in exports and "Các chỉ tiêu của kế hoạch" in exports
     assert "name-consent" in page  # the leader has not answered either
 
     english = leader.get("/?lang=en").get_data(as_text=True)

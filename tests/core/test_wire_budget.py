@@ -12,7 +12,7 @@ import pytest
 
 from models import db
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
-from tests.conftest import START
+from tests.conftest import START, csrf_from
 
 BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium on a phone sends
 ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
@@ -91,6 +91,17 @@ def test_static_files_carry_no_session_and_do_not_vary_on_cookies(client):
         asset = fetch(client, url, BROWSER)
         assert "Set-Cookie" not in asset.headers
         assert "cookie" not in asset.headers.get("Vary", "").lower()
+
+
+def test_a_page_that_carries_a_visitors_token_tells_caches_it_varies_by_cookie(app):
+    """docs/ARCHITECTURE.md, "What caches may keep": the first anonymous page already holds a CSRF token
+    tied to the visitor's session (the language switch is a POST form on every page). A shared cache that
+    ignored the cookie would hand one visitor's token, or a signed-in member's menu, to the next one."""
+    page = app.test_client().get("/login")
+    token = csrf_from(page.get_data(as_text=True))
+    assert token and "Set-Cookie" in page.headers
+    assert "cookie" in page.headers.get("Vary", "").lower()
+    assert csrf_from(app.test_client().get("/login").get_data(as_text=True)) != token  # it is per visitor
 
 
 def test_an_outdated_fingerprint_is_not_cached_for_a_year(client):

@@ -550,6 +550,44 @@ def test_a_refused_form_leads_to_its_errors_and_ties_each_to_its_field(browser, 
     page.context.close()
 
 
+def test_the_language_switch_keeps_the_page_and_html_lang_follows_through_boosted_links(
+    browser, live_server, people, make_campaign
+):
+    campaign = make_campaign(template="paperless_week", starts=datetime.now(UTC) - timedelta(days=1))
+    page = _phone(browser)
+    _sign_in_as(page, live_server, "member")
+    page.get_by_role("link", name="Chiến dịch", exact=True).click()  # a boosted link first
+    expect(page.get_by_role("heading", level=1)).to_have_text("Chiến dịch")
+    page.goto(f"{live_server}/campaigns/{campaign.slug}/leaderboard?level=team&metric=points")
+    page.get_by_role("button", name="English").click()
+    expect(page).to_have_url(re.compile(r"/leaderboard\?level=team&metric=points$"))  # the page and its query
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.get_by_role("link", name="Campaigns", exact=True).click()  # boosted again: still English
+    expect(page.get_by_role("heading", level=1)).to_have_text("Campaigns")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.goto(f"{live_server}/")  # and saved on the account: a page without ?lang stays English
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.context.close()
+
+
+def test_a_refused_name_choice_is_summarised_at_the_top_of_the_long_profile_page(browser, live_server, people):
+    """The consent question sits at the bottom of "my achievements": a refusal must not leave its error
+    down there, unseen and unread."""
+    page = _phone(browser)
+    _sign_in_as(page, live_server, "member")
+    page.goto(f"{live_server}/me")
+    page.locator("#name-consent").get_by_role("button", name="Lưu lựa chọn").click()  # no choice: refused
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("alert")).to_contain_text("Hãy chọn một trong hai cách hiển thị.")
+    assert summary.bounding_box()["y"] < page.locator("#name-consent").bounding_box()["y"]  # at the top
+    choices = page.get_by_role("group", name="Tên của bạn trên bảng xếp hạng công khai")
+    expect(choices).to_have_accessible_description(re.compile("Hãy chọn một trong hai cách hiển thị."))
+    summary.get_by_role("link").click()
+    expect(page.get_by_role("radio").first).to_be_focused()
+    page.context.close()
+
+
 def test_focus_follows_a_click_or_a_submit_to_what_it_brought_and_nothing_else(
     browser, live_server, people, tree, make_campaign
 ):

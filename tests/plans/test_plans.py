@@ -16,6 +16,7 @@ from tests.leaderboards.test_boards import _give
 from tests.sql_budget import request_statements
 
 STARTS_ON = date(2026, 11, 1)
+YEAR_MESSAGE = "Năm phải từ 2000 đến 2099."  # the campaigns' rule, and its message
 TODAY = date(2026, 11, 5)  # the clock fixture's day in Vietnam
 
 
@@ -98,7 +99,13 @@ def _board(client, campaign, **params):
 def _unit_cells(page: str, code: str) -> tuple[list[str], list[str]]:
     """The figures a unit's row of the per-unit table shows, and its cells."""
     cells = page.split(f'id="unit-{code}"')[1].split("</tr>")[0].split("<td")[1:]
-    return [re.search(r">\s*([\d.,]+)", cell).group(1) for cell in cells], cells
+    return [re.search(r">\s*(&lt; 5|[\d.,]+)", cell).group(1) for cell in cells], cells
+
+
+def _reached(page: str, target: PlanTarget) -> str:
+    """What the targets table shows a target has reached."""
+    cells = page.split(f'id="target-{target.id}"')[1].split("</tr>")[0].split("<td")[1:]
+    return re.search(r">\s*(.*?)\s*</td>", cells[3], re.S).group(1)
 
 
 def test_metric_targets_and_each_ward_read_the_same_figures_as_the_boards(client, people, tree, make_campaign, clock):
@@ -137,14 +144,20 @@ def test_metric_targets_and_each_ward_read_the_same_figures_as_the_boards(client
     assert "1/3 — 33,3%" in page and "1/1 — 100%" in page
 
 
-def test_members_trained_read_the_same_figures_as_the_training_coverage(client, people, tree, clock):
+def _trained(course, members):
+    for member in members:
+        db.session.add(Completion(course=course, member=member, completed_on=TODAY, source="leader", status="verified"))
+    db.session.commit()
+
+
+def test_members_trained_read_the_same_figures_as_the_training_coverage(client, people, tree, make_user, clock):
     course = Course(code="KNS", name="Kỹ năng số cơ bản", target_percent=50)
     db.session.add(course)
-    for who in ("member", "teamlead"):  # two of W1's three people; none of W2's two
-        db.session.add(
-            Completion(course=course, member=people[who], completed_on=TODAY, source="leader", status="verified")
-        )
-    db.session.commit()
+    # Five or more in each cell, or the plan would show "< 5" where the coverage page shows the count.
+    w1 = [make_user(f"q1member{n}", home_unit=tree["Q1"]) for n in range(5)]
+    for n in range(3):
+        make_user(f"q2member{n}", home_unit=tree["Q2"])
+    _trained(course, [people["member"], people["teamlead"], *w1[:4]])  # six of W1's eight; none of W2's five
     plan = _plan(people, tree["DN"])
     share = _target(
         people,
@@ -158,13 +171,68 @@ def test_members_trained_read_the_same_figures_as_the_training_coverage(client, 
     login(client, "admin")
     page = client.get(f"/plans/{plan.id}").get_data(as_text=True)
     coverage = client.get("/training/coverage").get_data(as_text=True)
+    assert "&lt; 5" not in page
     for code, status in (("W1", "plan-done"), ("W2", "plan-behind")):
         shown, cells = _unit_cells(page, code)
         covered = coverage.split(f'id="coverage-{course.id}-{tree[code].id}"')[1].split("</tr>")[0]
         assert f">{shown[0]}%<" in covered and f">{shown[1]} / " in covered
         assert status in cells[0]
     row = page.split(f'id="target-{share.id}"')[1].split("</tr>")[0]
-    assert "33,3" in row and "plan-behind" in row  # 2 of the province's 6 people
+    assert "42,9" in row and "plan-on_track" in row  # 6 of the province's 14 people: 40% is due on day 4 of 5
+
+
+def test_fewer_than_five_people_show_as_fewer_than_five_on_the_page_the_print_and_the_workbook(
+    client, people, tree, make_campaign, clock
+):
+    """As in the campaign's reports: a count of people from one to four, or a share that would give one
+    away, shows "< 5"; points and counts of things show as they are; statuses are judged on the figures."""
+    signatures = make_campaign(scope="DN", by="admin")  # residents helped, each counted once
+    shops = make_campaign("cashless", scope="DN", by="admin")  # shops taking QR payments: not people
+    _give(signatures, tree["Q1"], points=30, outcome=3)
+    _give(shops, tree["Q1"], points=15, outcome=3)
+    course = Course(code="KNS", name="Kỹ năng số cơ bản", target_percent=50)
+    db.session.add(course)
+    _trained(course, [people["member"], people["teamlead"]])  # two of W1's three people; none of W2's two
+    plan = _plan(people, tree["DN"])
+    signature, shop = signatures.headline_activity.id, shops.headline_activity.id
+    targets = [
+        _target(people, plan, title="Người có chữ ký số", value=3, source=f"outcomes:{signature}"),
+        _target(people, plan, title="Tỷ lệ có chữ ký số", value=60, source=f"outcome_share:{signature}"),
+        _target(people, plan, title="Cửa hàng QR", value=100, source=f"outcomes:{shop}"),
+        _target(people, plan, title="Người đã học", value=2, source=f"trained:{course.id}"),
+        _target(people, plan, title="Tỷ lệ đã học", value=50, source=f"trained_share:{course.id}"),
+        _target(people, plan, title="Điểm", value=10, source=f"points:{signatures.id}"),
+    ]
+    hidden = "< 5"
+    # The province: 3 residents, a share of them, 3 shops, 2 of 6 people trained, 33.3% of them, 30 points.
+    expected = {
+        tree["DN"].name: [hidden, hidden, 3, hidden, hidden, 30],
+        tree["W1"].name: [hidden, hidden, 3, hidden, hidden, 30],  # 2 of 3 trained
+        tree["W2"].name: [0, 0, 0, 0, hidden, 0],  # nobody trained, but of two people
+    }
+    login(client, "admin")
+    for path in (f"/plans/{plan.id}", f"/plans/{plan.id}/print"):
+        page = client.get(path).get_data(as_text=True)
+        assert [_reached(page, target) for target in targets] == ["&lt; 5", "&lt; 5", "3", "&lt; 5", "&lt; 5", "30"]
+        for code in ("W1", "W2"):
+            shown, cells = _unit_cells(page, code)
+            assert shown == [str(figure).replace("<", "&lt;") for figure in expected[tree[code].name]], (path, code)
+        assert "plan-done" in _unit_cells(page, "W1")[1][4]  # 66.7% of W1 trained, judged though not shown
+        assert "66,7" not in page and "33,3" not in page
+        # Done on the true figures: 3 residents of 3, 2 trained of 2, 30 points of 10; W1's share is not hidden
+        # away from the province's 3 of 100,000 adults, which is behind.
+        assert "plan-done" in page.split(f'id="target-{targets[3].id}"')[1].split("</tr>")[0]
+        assert "3/6 — 50%" in page
+
+    book = _xlsx(_post(client, f"/plans/{plan.id}/export", {}, token_from=f"/plans/{plan.id}"))
+    reached = [row[5] for row in book["Chỉ tiêu"].iter_rows(min_row=2, values_only=True)]
+    assert reached == expected[tree["DN"].name]
+    statuses = [row[7] for row in book["Chỉ tiêu"].iter_rows(min_row=2, values_only=True)]
+    assert statuses[0] == statuses[3] == "Đã hoàn thành"
+    per_unit: dict[str, list] = {}
+    for unit, _title, _value, figure, _status in book["Theo đơn vị"].iter_rows(min_row=2, values_only=True):
+        per_unit.setdefault(unit, []).append(figure)
+    assert per_unit == {name: figures for name, figures in expected.items() if name != tree["DN"].name}
 
 
 def test_a_ward_plan_shows_its_quarters(client, people, tree, make_unit, make_campaign, clock):
@@ -270,6 +338,9 @@ def test_a_metric_target_takes_no_hand_entered_figure(client, people, tree, make
         ({"target_value": "nan"}, "target_value", "Số phải từ 0 trở lên."),
         ({"target_value": "inf"}, "target_value", "Hãy nhập một số."),
         ({"deadline": "2026-10-31"}, "deadline", "Hạn không được trước ngày bắt đầu kế hoạch."),
+        ({"deadline": "0001-01-01"}, "deadline", YEAR_MESSAGE),
+        ({"deadline": "2100-01-01"}, "deadline", YEAR_MESSAGE),
+        ({"deadline": "9999-12-31"}, "deadline", YEAR_MESSAGE),
         ({"source": "points:999999"}, "source", "Lựa chọn không hợp lệ."),
         ({"source": "outcomes:abc"}, "source", "Lựa chọn không hợp lệ."),
     ],
@@ -287,6 +358,38 @@ def test_bad_target_input_is_refused_beside_its_field_and_changes_nothing(
     error = response.get_data(as_text=True).split(f'id="{field}-error"')[1].split("</div>")[0]
     assert message in error
     assert db.session.scalar(select(func.count()).select_from(PlanTarget)) == 0 and _audit_count() == before
+
+
+@pytest.mark.parametrize("starts_on", ["0001-01-01", "1999-12-31", "2100-01-01"])
+def test_a_plan_start_outside_2000_to_2099_is_refused_beside_its_field_and_changes_nothing(
+    client, people, tree, clock, starts_on
+):
+    plan = _plan(people, tree["DN"])
+    login(client, "admin")
+    before = _audit_count()
+    fields = {"title": "Mới", "unit": str(tree["DN"].id), "starts_on": starts_on}
+    for path in ("/plans/new", f"/plans/{plan.id}/edit"):
+        response = _post(client, path, fields)
+        assert response.status_code == 422
+        assert YEAR_MESSAGE in response.get_data(as_text=True).split('id="starts_on-error"')[1].split("</div>")[0]
+    db.session.refresh(plan)
+    assert (plan.title, plan.starts_on) == ("Kế hoạch 469-KH/TU", STARTS_ON) and _audit_count() == before
+    assert db.session.scalar(select(func.count()).select_from(ActionPlan)) == 1
+
+
+def test_a_year_outside_2000_to_2099_is_refused_in_english_too(client, people, tree, clock):
+    plan = _plan(people, tree["DN"])
+    login(client, "admin")
+    english = "The year must be between 2000 and 2099."
+    fields = {"title": "New", "unit": str(tree["DN"].id), "starts_on": "0001-01-01"}
+    response = _post(client, "/plans/new?lang=en", fields)
+    assert response.status_code == 422
+    assert english in response.get_data(as_text=True).split('id="starts_on-error"')[1].split("</div>")[0]
+    target = {"title": "Target", "target_value": "80", "deadline": "9999-12-31", "source": "manual"}
+    response = _post(client, f"/plans/{plan.id}/targets/new?lang=en", target)
+    assert response.status_code == 422
+    assert english in response.get_data(as_text=True).split('id="deadline-error"')[1].split("</div>")[0]
+    assert db.session.scalar(select(func.count()).select_from(PlanTarget)) == 0
 
 
 def test_a_plan_cannot_start_after_one_of_its_deadlines(client, people, tree, clock):

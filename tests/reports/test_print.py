@@ -137,3 +137,19 @@ def test_the_chart_escapes_what_it_is_given_and_draws_the_target():
     assert root.find("{http://www.w3.org/2000/svg}title").text == "<b>Khu phố & Ấp</b>"
     assert root.find("{http://www.w3.org/2000/svg}line[@class='target']") is not None
     assert "<b>" not in str(svg)
+
+
+def test_a_headline_count_of_fewer_than_five_residents_prints_as_fewer_than_five(
+    client, report_campaign, make_unit, tree
+):
+    """As in the workbook: two residents helped in a quarter could be named by their neighbours, and the
+    share of its target would give the count away."""
+    q4 = make_unit("Q4", "quarter", tree["W1"], adult_population=600, name="Khu phố Bốn")
+    _give(report_campaign, q4, points=20, outcome=2)
+    login(client, "leader1")
+    html = _page(client, f"/campaigns/{report_campaign.slug}/reports/units/q4/print")
+    headline = report_campaign.headline_activity.name
+    shown = re.search(rf"<dt>{headline}</dt>\s*<dd>(.*?)</dd>", html, re.S)
+    assert shown and shown.group(1).strip() == "&lt; 5 / 360"  # the target: 60 % of 600 adults
+    ward = _page(client, f"/campaigns/{report_campaign.slug}/reports/print")
+    assert re.search(rf"<dt>{headline}</dt>\s*<dd>22 / [\d.]+ \([\d,]+%\)</dd>", ward)  # 8 + 12 + 2: shown
