@@ -17,6 +17,7 @@ from core.access import enforce_route_access, public
 from core.extensions import babel, csrf, htmx, limiter, login_manager, migrate
 from core.i18n import remember_language, select_locale
 from core.scheduler import scheduler_command, start_embedded_scheduler
+from core.shared_versions import init_shared_versions
 from demo.commands import seed_demo
 from leaderboards.views import bp as leaderboards_bp
 from live.views import bp as live_bp
@@ -50,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     init_transactions()
+    init_shared_versions(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)

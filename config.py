@@ -173,6 +173,9 @@ def config_from_env(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": limit_store,
         "RATELIMIT_STORAGE_OPTIONS": _limit_store_options(limit_store),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A Redis every worker and machine shares, told when a campaign's scores move, so that a board's
+        # JSON is answered without the database (core/shared_versions.py); empty: ask the database.
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"),
         # Residents at one event often share the hall's Wi-Fi address: generous, but not unlimited.
         "QUIZ_START_LIMIT": os.environ.get("QUIZ_START_LIMIT", "300 per 10 minutes"),

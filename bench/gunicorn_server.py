@@ -1,4 +1,4 @@
-"""The app under gunicorn on a free loopback port, for the benchmarks; stopped on exit."""
+"""The app under gunicorn on a free loopback port, and a Redis beside it, for the benchmarks; stopped on exit."""
 
 import socket
 import subprocess
@@ -15,9 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def gunicorn(env: dict, workers: int, log: Path | None = None):
     """Yield the base URL once /healthz answers. With `log`, the server's output (its request lines,
     which name each request's id and server time) is written to that file."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     command = [
         sys.executable,
         "-m",
@@ -45,3 +43,28 @@ def gunicorn(env: dict, workers: int, log: Path | None = None):
         server.wait(timeout=30)
         if output:
             output.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def redis_server():
+    """Yield the URL of a Redis of the benchmark's own (Debian's redis-server), as production runs one."""
+    port = _free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -247,6 +247,7 @@ def _campaign_facts(campaign: Campaign) -> dict:
 
 def _record_campaign_change(actor: User, action: str, campaign: Campaign, before: dict, at: datetime) -> None:
     record(actor, action, campaign, campaign.scope_unit, before=before, after=_campaign_facts(campaign), at=at)
+    bump_versions([campaign.id])  # whether its board may be shown, and its title, are kept with the board
 
 
 def publish(actor: User, campaign: Campaign, at: datetime) -> None:
@@ -364,6 +365,7 @@ def edit_campaign(actor: User, campaign: Campaign, edit: CampaignEdit, at: datet
     after = _edit_facts(campaign)
     if after != before:
         record(actor, "campaign.edit", campaign, campaign.scope_unit, before=before, after=after, at=at)
+        bump_versions([campaign.id])
 
 
 # --- activity types --------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from sqlalchemy.orm import aliased
 
 from campaigns.services import campaign_status, visible_campaigns
 from core.clock import iso_week_start, local_date
+from core.shared_versions import shared_token
+from domain.campaigns import status_at
 from domain.enums import UnitKind
 from domain.refusals import Refused
 from models import (
@@ -579,6 +581,56 @@ def public_campaign(slug: str, at: datetime) -> tuple[Campaign, int] | None:
     """`campaign_with_version` for a campaign whose standings are public; None otherwise."""
     found = campaign_with_version(slug)
     return found if found is not None and is_public(found[0], at) else None
+
+
+@dataclass(frozen=True)
+class KeptJson:
+    """A board's JSON as this worker built it, with the dates that say at each read whether its campaign
+    may still be shown (publishing, ending, archiving and editing move the campaign's token too)."""
+
+    body: bytes
+    published_at: datetime | None
+    archived_at: datetime | None
+    starts_at: datetime
+    ends_at: datetime
+
+    def public_at(self, at: datetime) -> bool:
+        status = status_at(
+            published_at=self.published_at,
+            archived_at=self.archived_at,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            at=at,
+        )
+        return status in ("active", "ended")
+
+
+# A slug names one campaign for good: its id is learnt once per worker, when its JSON is first built.
+_CAMPAIGN_IDS: dict[str, int] = {}
+
+
+def json_key(slug: str, query: bytes, today: date) -> tuple | None:
+    """Where this worker keeps a board's JSON: under its campaign's token in Redis, read now, before any
+    score is. None without a token (no Redis, or no JSON of this campaign built here yet)."""
+    campaign_id = _CAMPAIGN_IDS.get(slug)
+    token = shared_token(campaign_id) if campaign_id is not None else None
+    # The slug too: an id learnt here may have named another campaign if one was deleted.
+    return None if token is None else ("json", campaign_id, token, slug, query, today)
+
+
+def kept_json(key: tuple, at: datetime) -> bytes | None:
+    """The JSON kept under the key, while its campaign may be shown; None to build it from the database."""
+    with _CACHE_LOCK:
+        kept = _CACHE.get(key)
+    return kept.body if isinstance(kept, KeptJson) and kept.public_at(at) else None
+
+
+def keep_json(key: tuple | None, campaign: Campaign, body: bytes) -> None:
+    """Keep a JSON built from the database under the key read before it (if it is this campaign's)."""
+    _CAMPAIGN_IDS[campaign.slug] = campaign.id
+    if key is not None and (key[1], key[3]) == (campaign.id, campaign.slug):  # (id, slug) the key was read for
+        kept = KeptJson(body, campaign.published_at, campaign.archived_at, campaign.starts_at, campaign.ends_at)
+        _memo(key, lambda: kept)
 
 
 def cached_board(

@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,6 +19,9 @@ from leaderboards.services import (
     BoardRow,
     cached_board,
     is_public,
+    json_key,
+    keep_json,
+    kept_json,
     member_position,
     public_campaign,
     public_name,
@@ -75,31 +78,39 @@ def api_campaigns():
 @bp.route("/api/v1/campaigns/<slug>/leaderboard")
 @public
 def api_leaderboard(slug: str):
-    campaign, version = _public_campaign_or_404(slug)
-    try:
-        rows = cached_board(campaign, today=local_date(now()), version=version, **_board_request(campaign))
-    except Refused as refusal:
-        return jsonify(error="bad_parameter", message=" ".join(refusal.messages)), 400
-    return jsonify(
-        [
-            {
-                "rank": row.rank,
-                # Units carry their ward (null unless the board spans several); members name their unit.
-                **(
-                    {"member_id": row.member_id}
-                    if row.member_id is not None
-                    else {"unit_code": row.unit_code, "ward": row.ward}
-                ),
-                "name": row.name,
-                "value": row.value,
-                "points": row.points,
-                "target_pct": row.target_pct,
-                "movement": row.movement,  # null when the row had no standing last night
-                "new": row.new,
-            }
-            for row in rows
-        ]
-    )
+    """The most read request: answered from this worker's memory while Redis says the campaign's scores
+    have not moved, without the database (docs/ARCHITECTURE.md, "A board's JSON without the database")."""
+    at = now()
+    # Member boards name members as they agree to be named now: never kept.
+    key = json_key(slug, request.query_string, local_date(at)) if request.args.get("level") != "member" else None
+    body = kept_json(key, at) if key is not None else None
+    if body is None:
+        campaign, version = _public_campaign_or_404(slug)
+        try:
+            rows = cached_board(campaign, today=local_date(at), version=version, **_board_request(campaign))
+        except Refused as refusal:
+            return jsonify(error="bad_parameter", message=" ".join(refusal.messages)), 400
+        body = current_app.json.dumps([_board_json_row(row) for row in rows]).encode()
+        keep_json(key, campaign, body)
+    return current_app.response_class(body, mimetype="application/json")
+
+
+def _board_json_row(row: BoardRow) -> dict:
+    return {
+        "rank": row.rank,
+        # Units carry their ward (null unless the board spans several); members name their unit.
+        **(
+            {"member_id": row.member_id}
+            if row.member_id is not None
+            else {"unit_code": row.unit_code, "ward": row.ward}
+        ),
+        "name": row.name,
+        "value": row.value,
+        "points": row.points,
+        "target_pct": row.target_pct,
+        "movement": row.movement,  # null when the row had no standing last night
+        "new": row.new,
+    }
 
 
 @dataclass

@@ -396,6 +396,10 @@ def rebuild() -> None:
     _bump(true())  # repaired aggregates change boards without a ledger row
 
 
+# The session's note of the campaigns whose version moved in its transaction.
+BUMPED_CAMPAIGNS = "bumped_campaigns"
+
+
 def competition_ranks(values: Sequence[object]) -> list[int]:
     """Ranks for values already sorted best first; equal values share a rank (1, 2, 2, 4)."""
     ranks: list[int] = []
@@ -409,7 +413,11 @@ def _bump(campaigns: ColumnElement[bool]) -> None:
     # campaign's writers commit in the order they bumped and every commit leaves a new version; the
     # highest ledger id did not: a lower id committed after a higher one went unseen.
     statement = update(ScoreVersion).where(campaigns).values(version=ScoreVersion.version + 1)
-    db.session.execute(statement.execution_options(synchronize_session=False))
+    bumped = db.session.scalars(
+        statement.returning(ScoreVersion.campaign_id).execution_options(synchronize_session=False)
+    )
+    # Read after the commit by core.shared_versions, which then tells Redis.
+    db.session.info.setdefault(BUMPED_CAMPAIGNS, set()).update(bumped)
 
 
 def bump_versions(campaign_ids: Iterable[int]) -> None:
