@@ -209,6 +209,15 @@ def rate(url: str, seconds: float, threads: int = 8) -> float:
     return count[0] / seconds
 
 
+def rates(urls: list[str], seconds: float, rounds: int = 3) -> list[float]:
+    """Each URL's request rate, the median of `rounds` runs taken in turn (so that a drift of the machine's
+    load falls on all alike), after a warm-up run of each (first requests load templates and code)."""
+    for url in urls:
+        rate(url, 2)
+    runs = [[rate(url, seconds / rounds) for url in urls] for _ in range(rounds)]
+    return [statistics.median(run[index] for run in runs) for index in range(len(urls))]
+
+
 def cell(figures: dict[str, float]) -> str:
     return f"{figures['p50']:>15.1f}/{figures['p95']:<6.1f} ({figures['cpu_p50']:5.1f})"
 
@@ -277,12 +286,14 @@ def run(options: argparse.Namespace, url: str) -> dict:
         # campaign and its version are read on every request.
         for label, extra in (("redis", {"REDIS_URL": redis_url}), ("database", {})):
             with gunicorn(env | extra, 2) as base:
-                health = rate(base + "/healthz", options.seconds)
-                board = rate(f"{base}/api/v1/campaigns/{SLUG}/leaderboard?{RATE_BOARD}", options.seconds)
+                health, board = rates(
+                    [base + "/healthz", f"{base}/api/v1/campaigns/{SLUG}/leaderboard?{RATE_BOARD}"], options.seconds
+                )
             result["rate"][label] = {"healthz": round(health), "board": round(board), "ratio": round(board / health, 2)}
             print(
                 f"requests/s, version from {label}: healthz={health:.0f} leaderboard_json({RATE_BOARD})={board:.0f} "
-                f"ratio={board / health:.2f} (gunicorn 2 workers, 8 client threads, {options.seconds:.0f} s each; "
+                f"ratio={board / health:.2f} (gunicorn 2 workers, 8 client threads, median of 3 runs in turn, "
+                f"{options.seconds:.0f} s each URL; "
                 f"load {load()})",
                 flush=True,
             )
@@ -296,7 +307,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="a scratch PostgreSQL database or SQLite file: emptied first")
     parser.add_argument("--rows", default="10000,1000000", help="ledger sizes to measure at, comma-separated")
     parser.add_argument("--repeat", type=int, default=40, help="samples per board and size")
-    parser.add_argument("--seconds", type=float, default=10, help="of each request-rate run")
+    parser.add_argument("--seconds", type=float, default=10, help="each URL's rate run, in 3 turns")
     parser.add_argument("--limit", type=int, default=50, help="rows per board (the JSON and the page's default)")
     parser.add_argument("--naive", action="store_true", help="also sum each board from the ledger (slow at 1M)")
     parser.add_argument("--json-out", type=Path, help="write the figures here, for --compare")

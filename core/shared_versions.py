@@ -18,7 +18,9 @@ from collections.abc import Iterable
 
 from flask import Flask, current_app, has_app_context
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -37,8 +39,23 @@ log = logging.getLogger("thidua.shared_versions")
 
 class SharedVersions:
     def __init__(self, url: str) -> None:
-        self.redis = Redis.from_url(url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
+        self.url = url
+        self.client: Redis | None = None  # connected at first use: a Redis down at start stops nothing
         self.paused_until = 0.0
+
+    @property
+    def redis(self) -> Redis:
+        if self.client is None:
+            # One connection per process, not a pool: a pool's checkout cost as much as the GET itself.
+            # No retries: a Redis that does not answer at once is asked again only after the pause.
+            self.client = Redis.from_url(
+                self.url,
+                socket_timeout=TIMEOUT_SECONDS,
+                socket_connect_timeout=TIMEOUT_SECONDS,
+                retry=Retry(NoBackoff(), 0),
+                single_connection_client=True,
+            )
+        return self.client
 
     def token(self, campaign_id: int) -> str | None:
         """The campaign's current token, made if it has none; None while Redis does not answer."""

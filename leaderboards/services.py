@@ -10,7 +10,7 @@ subtree whole. Nothing here grows with the number of units or members of the cam
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from functools import cache
@@ -593,6 +593,7 @@ class KeptJson:
     archived_at: datetime | None
     starts_at: datetime
     ends_at: datetime
+    compressed: dict[str, bytes] = field(default_factory=dict, compare=False)  # by encoding, made once
 
     def public_at(self, at: datetime) -> bool:
         status = status_at(
@@ -618,19 +619,20 @@ def json_key(slug: str, query: bytes, today: date) -> tuple | None:
     return None if token is None else ("json", campaign_id, token, slug, query, today)
 
 
-def kept_json(key: tuple, at: datetime) -> bytes | None:
+def kept_json(key: tuple, at: datetime) -> KeptJson | None:
     """The JSON kept under the key, while its campaign may be shown; None to build it from the database."""
     with _CACHE_LOCK:
         kept = _CACHE.get(key)
-    return kept.body if isinstance(kept, KeptJson) and kept.public_at(at) else None
+    return kept if isinstance(kept, KeptJson) and kept.public_at(at) else None
 
 
-def keep_json(key: tuple | None, campaign: Campaign, body: bytes) -> None:
+def keep_json(key: tuple | None, campaign: Campaign, body: bytes) -> KeptJson | None:
     """Keep a JSON built from the database under the key read before it (if it is this campaign's)."""
     _CAMPAIGN_IDS[campaign.slug] = campaign.id
-    if key is not None and (key[1], key[3]) == (campaign.id, campaign.slug):  # (id, slug) the key was read for
-        kept = KeptJson(body, campaign.published_at, campaign.archived_at, campaign.starts_at, campaign.ends_at)
-        _memo(key, lambda: kept)
+    if key is None or (key[1], key[3]) != (campaign.id, campaign.slug):  # (id, slug) the key was read for
+        return None
+    kept = KeptJson(body, campaign.published_at, campaign.archived_at, campaign.starts_at, campaign.ends_at)
+    return _memo(key, lambda: kept)
 
 
 def cached_board(

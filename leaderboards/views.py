@@ -9,6 +9,7 @@ from sqlalchemy import select
 from campaigns.services import campaign_status
 from core.access import managed_root, public, ward_of
 from core.clock import local_date, now
+from core.compression import kept_response
 from core.rendering import render_page
 from domain.refusals import Refused
 from leaderboards.services import (
@@ -83,16 +84,18 @@ def api_leaderboard(slug: str):
     at = now()
     # Member boards name members as they agree to be named now: never kept.
     key = json_key(slug, request.query_string, local_date(at)) if request.args.get("level") != "member" else None
-    body = kept_json(key, at) if key is not None else None
-    if body is None:
+    kept = kept_json(key, at) if key is not None else None
+    if kept is None:
         campaign, version = _public_campaign_or_404(slug)
         try:
             rows = cached_board(campaign, today=local_date(at), version=version, **_board_request(campaign))
         except Refused as refusal:
             return jsonify(error="bad_parameter", message=" ".join(refusal.messages)), 400
         body = current_app.json.dumps([_board_json_row(row) for row in rows]).encode()
-        keep_json(key, campaign, body)
-    return current_app.response_class(body, mimetype="application/json")
+        kept = keep_json(key, campaign, body)
+        if kept is None:
+            return current_app.response_class(body, mimetype="application/json")
+    return kept_response(kept.body, kept.compressed, "application/json")
 
 
 def _board_json_row(row: BoardRow) -> dict:

@@ -11,16 +11,16 @@ for a year.
 """
 
 import base64
-import gzip
 import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-import brotli
 from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_compress import Compress
 from markupsafe import Markup
+
+from core.compression import STRONGEST
 
 compress = Compress()
 
@@ -32,7 +32,6 @@ STYLESHEET = "css/app.css"
 # Static files are compressed once, at the strongest setting, and kept: a stylesheet and htmx are then
 # about a fifth smaller than at the quick settings pages need (Flask-Compress compresses everything else).
 PRECOMPRESSED_TYPES = {"text/css", "text/javascript", "application/javascript", "image/svg+xml"}
-STRONGEST = {"br": lambda data: brotli.compress(data, quality=11), "gzip": lambda data: gzip.compress(data, 9)}
 
 
 @lru_cache(maxsize=64)

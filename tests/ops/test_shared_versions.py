@@ -8,9 +8,12 @@ archiving the campaign) is seen by the reader's very next request, with Redis up
 delete.
 """
 
+import gzip
+import json
 import time
 from collections.abc import Iterator
 
+import brotli
 import pytest
 from flask import Flask
 
@@ -37,7 +40,9 @@ def workers(redis_url, clock) -> Iterator[tuple[Flask, Flask]]:
     for app in apps:  # their connections closed now, not whenever a later test collects them
         with app.app_context():
             db.engine.dispose()
-        app.extensions[core.shared_versions.EXTENSION].redis.close()
+        shared = app.extensions[core.shared_versions.EXTENSION]
+        if shared.client is not None:
+            shared.client.close()
 
 
 @pytest.fixture
@@ -84,6 +89,19 @@ def test_a_kept_board_is_read_without_the_database_and_an_approval_elsewhere_is_
     assert status == 200 and statements > 0
     assert _points_of(after, "Q1") == waiting.points
     assert _read(reader, path) == (200, after, 0)  # kept again, under the new token
+
+
+@pytest.mark.parametrize("encoding, decode", [("br", brotli.decompress), ("gzip", gzip.decompress)])
+def test_a_kept_board_is_sent_compressed_once_as_the_browser_asks(workers, board, encoding, decode):
+    reader, _ = workers
+    path = BOARD.format(slug=board[0].slug)
+    for _ in range(2):
+        _read(reader, path)
+    plain = reader.test_client().get(path, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    packed = reader.test_client().get(path, headers={"Accept-Encoding": encoding})
+    assert packed.headers["Content-Encoding"] == encoding and "Accept-Encoding" in packed.headers["Vary"]
+    assert json.loads(decode(packed.get_data())) == plain.get_json() and len(packed.get_data()) < len(plain.get_data())
 
 
 def test_archiving_moves_the_token_so_a_kept_board_is_not_shown_any_more(workers, board, clock):
