@@ -1031,8 +1031,8 @@ def queue_filters(actor: User) -> QueueFilters:
 
 
 def managed_unit(actor: User, code: str) -> Unit | None:
-    """The unit of this code when the actor manages it, else None."""
-    return db.session.scalar(select(Unit).where(Unit.code == code, managed_units_clause(actor)))
+    """The unit of this code (in any case, as the printed reports take it) when the actor manages it."""
+    return db.session.scalar(select(Unit).where(Unit.code == code.upper(), managed_units_clause(actor)))
 
 
 def recently_approved(actor: User, limit: int = 20) -> list[Contribution]:

@@ -46,6 +46,10 @@ def test_each_item_names_its_campaign_and_the_filters_narrow_the_queue(app, peop
     by_unit = leader.get("/review?unit=QB0").get_data(as_text=True)
     assert {f'value="{item.id}" form="bulk-form"' in by_unit for item in of_qb0} == {True}
     assert by_unit.count('name="ids"') == 2
+    typed = leader.get("/review?unit=qb0").get_data(
+        as_text=True
+    )  # a code typed in lower case, as a print link takes it
+    assert typed.count('name="ids"') == 2
     by_team = leader.get(f"/review?unit=T1&campaign={second.slug}").get_data(as_text=True)
     assert by_team.count('name="ids"') == 2 and all(f"contribution-{item.id}" not in by_team for item in of_qb0)
     assert {item.campaign_id for item in of_q1} == {first.id, second.id}
