@@ -274,11 +274,22 @@ def _unit_statement(shape: _Shape, group: str) -> Select:
     rowless = ranked.unit_id.is_(None)
     if group == "subtree":
         return query
-    if group == "zero":
-        return query.where(or_(order == 0, and_(rowless, valued))).order_by(Unit.id).limit(bindparam("limit"))
-    if group == "none":
-        condition = or_(and_(ranked.unit_id.isnot(None), order.is_(None)), and_(rowless, not_(valued)))
-        return query.where(condition).order_by(Unit.id).limit(bindparam("limit"))
+    if group in ("zero", "none"):
+        if group == "zero":
+            condition = or_(order == 0, and_(rowless, valued))
+        else:
+            condition = or_(and_(ranked.unit_id.isnot(None), order.is_(None)), and_(rowless, not_(valued)))
+        # The padding units are chosen first, then their other rows joined: PostgreSQL otherwise joined
+        # points, progress and last night's rank to every unit of the level before keeping `limit`.
+        picked = (
+            select(Unit.id)
+            .select_from(Unit)
+            .outerjoin(ranked, and_(ranked.unit_id == Unit.id, *mine))
+            .where(Unit.kind.in_(LEVEL_KINDS[shape.level]), Unit.path.like(bindparam("scope")), condition)
+            .order_by(Unit.id)
+            .limit(bindparam("limit"))
+        )
+        return query.where(Unit.id.in_(picked.scalar_subquery())).order_by(Unit.id).limit(bindparam("limit"))
     above = order > 0 if group == "above" else order < 0
     return query.where(above).order_by(order.desc(), ranked.unit_id).limit(bindparam("limit"))
 
