@@ -32,6 +32,7 @@ from training.views import bp as training_bp
 from web.assets import init_assets
 from web.commands import backup_command, restore_command, verify_scores
 from web.errors import register_error_handlers
+from web.forgery import init_forgery
 from web.input import DatabaseIdConverter, refuse_nul_characters
 from web.logs import init_request_logs
 from web.security import init_security
@@ -54,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_shared_versions(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
+    init_forgery(app)
     htmx.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -81,10 +83,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.before_request(refuse_nul_characters)
     app.before_request(enforce_route_access)
-    app.after_request(remember_language)
     register_error_handlers(app)
     init_security(app)
     init_assets(app)
+    app.after_request(remember_language)  # registered last, runs first: caching sees its cookie
     init_templating(app)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)

@@ -53,7 +53,7 @@ QUIZ = "an-toan-mang"
 WARDS = ("BINHLOC", "TAMPHUOC", "DAIPHUOC", "DONGTAM", "MINHHUNG")
 PASSWORD = "thidua-demo"
 LEVELS = ("ward", "quarter", "team", "youth_union")
-CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]*)"')
 CHOICE = re.compile(r'name="choice" value="(\d+)"')
 POSITION = re.compile(r'name="position" value="(\d+)"')
 KEY = re.compile(r'name="idempotency_key" (?:type="hidden" )?value="([^"]+)"')

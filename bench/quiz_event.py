@@ -11,7 +11,6 @@ acknowledged to the server with answers stored in the database (they must be equ
 import argparse
 import http.cookiejar
 import os
-import re
 import sqlite3
 import statistics
 import subprocess
@@ -24,14 +23,12 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from event_evening import CHOICE, CSRF, POSITION
 from gunicorn_server import gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIZ = "an-toan-mang"
 QUARTER = "DN-BINHLOC-CAPRANG"
-CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-CHOICE = re.compile(r'name="choice" value="(\d+)"')
-POSITION = re.compile(r'name="position" value="(\d+)"')
 
 
 def resident(base: str, number: int, arrival: float, latencies: list, outcome: dict, lock: threading.Lock):

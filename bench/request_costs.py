@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 SLUG = "chu-ky-so-dong-nai"
 QUIZ = "an-toan-mang"
 PASSWORD = "thidua-demo"
-CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]*)"')
 CHOICE = re.compile(r'name="choice" value="(\d+)"')
 POSITION = re.compile(r'name="position" value="(\d+)"')
 POLL = re.compile(r'hx-get="(/screen/[^"]+/version\?[^"]+)"')

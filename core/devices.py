@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app, g, request
 from werkzeug.wrappers import Response
 
 
@@ -16,7 +16,10 @@ class DeviceCookie:
 
     def token(self) -> str | None:
         """The token this request's device carries, if any."""
-        return request.cookies.get(self.name)
+        token = request.cookies.get(self.name)
+        if token is not None:
+            g.device_named = True
+        return token
 
     def token_or_new(self) -> str:
         """The device's token, or a new one to give it with the response."""
@@ -34,3 +37,8 @@ class DeviceCookie:
                 secure=current_app.config["SESSION_COOKIE_SECURE"],
             )
         return response
+
+
+def device_named() -> bool:
+    """Whether this response was drawn for the phone a device cookie names (its attempt, its player)."""
+    return bool(g.get("device_named"))

@@ -3,11 +3,14 @@
 WTForms ships no Vietnamese catalogue, so its built-in messages are translated here.
 """
 
-from flask import flash
+from flask import flash, g
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from flask_wtf.file import FileField, FileRequired
 from wtforms import Field
+from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
 from core.i18n import current_language
@@ -45,8 +48,31 @@ class WtformsMessages:
         return self.gettext(singular if n == 1 else plural)
 
 
+CSRF_MESSAGE = _l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy tải lại trang và gửi lại.")
+
+
+def members_csrf_token() -> str:
+    """A signed-in member's CSRF token; nothing for a visitor, whose session then stays empty. Her forms
+    are guarded by where the request comes from (web/forgery.py)."""
+    return generate_csrf() if current_user.is_authenticated else ""
+
+
+class MembersToken(CSRF):
+    """Every form's `csrf_token` field. The token is checked before any view, for every request, by
+    web/forgery.py; a form only makes sure that check ran for a member."""
+
+    def generate_csrf_token(self, csrf_token_field: Field) -> str:
+        return members_csrf_token()
+
+    def validate_csrf_token(self, form: FlaskForm, field: Field) -> None:
+        if current_user.is_authenticated and not g.get("csrf_valid", False):
+            raise ValidationError(CSRF_MESSAGE)
+
+
 class Form(FlaskForm):
     class Meta:
+        csrf_class = MembersToken
+
         def get_translations(self, form):
             return WtformsMessages()
 

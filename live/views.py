@@ -218,7 +218,9 @@ def join_page(code: str):
             db.session.commit()
             return DEVICE.remember(redirect(url_for("live.play", session_id=session.id), 303), token)
     page = render_template("live/join.html", session=session, form=form, problems=problems)
-    return DEVICE.remember(make_response(page, 422 if form.is_submitted() else 200), token)
+    if not form.is_submitted():
+        return page  # the phone gets its token by joining: until then the page is every visitor's
+    return DEVICE.remember(make_response(page, 422), token)
 
 
 def _my_player(session: LiveSession | None) -> tuple[LiveSession, PlayerState]:

@@ -264,8 +264,8 @@ def join(slug: str):
     event_state = event_code_state(quiz, code, at, at)
     if event_state == "live":
         form.event.data = stamp_event_code(quiz, code, at)
-    token = DEVICE.token_or_new()
-    return DEVICE.remember(_render_join(quiz, form, [], event_state), token)
+    # No cookie yet: starting gives the phone its token, and this page stays the same for every visitor.
+    return _render_join(quiz, form, [], event_state)
 
 
 def _event_of_request(quiz: Quiz) -> tuple[str, datetime]:

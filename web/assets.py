@@ -15,12 +15,13 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_compress import Compress
 from markupsafe import Markup
 
 from core.compression import STRONGEST
+from core.devices import device_named
 
 compress = Compress()
 
@@ -114,13 +115,37 @@ def cache_static(response: Response) -> Response:
     return response
 
 
+def drawn_for_one_visitor(response: Response) -> bool:
+    """Whether the response depends on who asks: the session holds a member or a message for her (or
+    was just emptied), a device cookie named her phone, or the response gives her a cookie."""
+    return bool(session) or session.modified or device_named() or "Set-Cookie" in response.headers
+
+
+def cache_pages(response: Response) -> Response:
+    """after_request: a response drawn for one visitor is hers alone (`private`, `Vary: Cookie`). Any
+    other page is the one every visitor without a cookie gets: a cache may keep it without keying on
+    cookies but must ask first (`no-cache`), and a page that has not changed since answers 304. Asking
+    first is also what keeps a member from being handed the visitor's copy: her page has another ETag."""
+    if request.endpoint == "static" or "Cache-Control" in response.headers:
+        return response
+    if drawn_for_one_visitor(response):
+        response.cache_control.private = True
+        response.vary.add("Cookie")
+    elif request.method in {"GET", "HEAD"} and response.status_code == 200 and response.mimetype == "text/html":
+        response.cache_control.no_cache = True
+        response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
 class SessionsWithoutFiles(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, never saved on a static file: Flask-Login's after_request looks
-    into the session on every response, and Flask then adds `Vary: Cookie`, which would keep shared
-    caches from sharing the files every visitor loads."""
+    """Flask's signed-cookie sessions, saved only when there is something to save or clear. Flask adds
+    `Vary: Cookie` whenever the session was looked into, and Flask-Login looks on every response: a
+    static file or a visitor's page would then be one copy per cookie in every cache. Whether a
+    response depends on cookies is decided by `cache_pages` instead."""
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if request.endpoint != "static":
+        if request.endpoint != "static" and (session or session.modified):
             super().save_session(app, session, response)
 
 
@@ -129,4 +154,6 @@ def init_assets(app: Flask) -> None:
     app.url_defaults(add_fingerprint)
     app.jinja_env.globals["inline_stylesheet"] = inline_stylesheet
     compress.init_app(app)
-    app.after_request(cache_static)  # after_request hooks run last-registered first: before compression
+    # after_request hooks run last-registered first: both before compression, pages' after any cookie is set.
+    app.after_request(cache_static)
+    app.after_request(cache_pages)

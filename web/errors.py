@@ -7,6 +7,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.extensions import htmx
+from core.forms import CSRF_MESSAGE
 from core.i18n import current_language
 from core.storage import StorageError
 from models import db
@@ -24,7 +25,6 @@ MESSAGES = {
     503: (_l("Hệ thống đang bận"), _l("Có quá nhiều người gửi cùng lúc. Hãy đợi vài giây rồi gửi lại.")),
     500: (_l("Lỗi hệ thống"), _l("Đã có lỗi xảy ra. Chúng tôi đã ghi nhận; vui lòng thử lại sau.")),
 }
-CSRF_MESSAGE = _l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy tải lại trang và gửi lại.")
 BUSY_RETRY_SECONDS = 5
 # The database does not answer at all (stopped, unreachable, a missing file): a page of its own.
 UNAVAILABLE = (

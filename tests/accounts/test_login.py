@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import func, select
 
 from models import Unit, User, db
@@ -76,11 +77,36 @@ def test_deactivated_user_loses_access_at_once(client, people):
     assert login(client, "member").status_code == 422
 
 
-def test_login_without_csrf_token_is_refused(client, people):
-    response = client.post("/login", data={"username": "member", "password": PASSWORD})
+@pytest.mark.parametrize(
+    "sent_by",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # a neighbouring subdomain is another site too
+        {"Origin": "https://lừa-đảo.example"},  # a browser that does not send Sec-Fetch-Site
+        {"Origin": "null"},  # a sandboxed frame
+    ],
+)
+def test_a_sign_in_sent_by_another_site_is_refused(client, people, sent_by):
+    """web/forgery.py: a visitor's forms carry no token; where the request comes from is the check."""
+    response = client.post("/login", data={"username": "member", "password": PASSWORD}, headers=sent_by)
     assert response.status_code == 400
     assert "Phiên làm việc đã hết hạn" in response.get_data(as_text=True)
     assert client.get("/account/password").status_code == 302
+
+
+@pytest.mark.parametrize("sent_by", [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}, {}])
+def test_a_sign_in_from_this_site_needs_no_token(client, people, sent_by):
+    response = client.post("/login", data={"username": "member", "password": PASSWORD}, headers=sent_by)
+    assert response.status_code == 302
+    assert client.get("/account/password").status_code == 200
+
+
+def test_a_members_request_from_another_site_is_refused_even_with_her_token(client, people):
+    login(client, "admin")
+    token = csrf_token(client, "/admin/units/new")
+    data = {"code": "X1", "name": "X", "kind": "quarter", "parent_code": "W1", "csrf_token": token}
+    assert client.post("/admin/units/new", data=data, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 400
+    assert db.session.scalar(select(Unit).where(Unit.code == "X1")) is None
 
 
 def test_post_without_csrf_token_changes_nothing(client, people):

@@ -132,11 +132,14 @@ def test_qr_and_screen_links_use_public_url_whatever_the_host_header(app, client
 
 def test_behind_https_forms_need_the_same_origin_referer_the_policy_keeps(proxied, people):
     """Why Referrer-Policy is same-origin, not no-referrer, on pages with forms: over HTTPS Flask-WTF
-    refuses a POST whose Referer is missing or names another host."""
+    refuses a member's POST whose Referer is missing or names another host."""
     client = proxied(1)
     page = client.get("/login")
     assert page.headers["Referrer-Policy"] == "same-origin"
-    data = {"username": "member", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))}
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"}
-    assert client.post("/login", data=data, headers=https).status_code == 400
+    data = {"username": "member", "password": PASSWORD}
     assert client.post("/login", data=data, headers={**https, "Referer": "https://localhost/login"}).status_code == 302
+    data = {"csrf_token": csrf_token(client, "/")}
+    assert client.post("/logout", data=data, headers=https).status_code == 400
+    assert client.post("/logout", data=data, headers={**https, "Referer": "https://evil.example/"}).status_code == 400
+    assert client.post("/logout", data=data, headers={**https, "Referer": "https://localhost/"}).status_code == 302

@@ -12,7 +12,7 @@ import pytest
 
 from models import db
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
-from tests.conftest import START, csrf_from
+from tests.conftest import START, csrf_from, login
 
 BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium on a phone sends
 ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
@@ -93,15 +93,54 @@ def test_static_files_carry_no_session_and_do_not_vary_on_cookies(client):
         assert "cookie" not in asset.headers.get("Vary", "").lower()
 
 
-def test_a_page_that_carries_a_visitors_token_tells_caches_it_varies_by_cookie(app):
-    """docs/ARCHITECTURE.md, "What caches may keep": the first anonymous page already holds a CSRF token
-    tied to the visitor's session (the language switch is a POST form on every page). A shared cache that
-    ignored the cookie would hand one visitor's token, or a signed-in member's menu, to the next one."""
-    page = app.test_client().get("/login")
-    token = csrf_from(page.get_data(as_text=True))
-    assert token and "Set-Cookie" in page.headers
-    assert "cookie" in page.headers.get("Vary", "").lower()
-    assert csrf_from(app.test_client().get("/login").get_data(as_text=True)) != token  # it is per visitor
+def cache_headers(response) -> tuple[str, str, bool]:
+    headers = response.headers
+    return headers.get("Cache-Control", ""), headers.get("Vary", "").lower(), "Set-Cookie" in headers
+
+
+@pytest.mark.parametrize("page", ["login", "quiz"])
+def test_a_visitors_page_is_the_same_for_every_visitor_and_a_cache_asks_before_reusing_it(app, quiz_url, page):
+    """docs/ARCHITECTURE.md, "What caches may keep": a visitor who has not signed in gets no session and no
+    CSRF token (web/forgery.py), so her page does not vary on cookies; a cache must ask before reusing it
+    (`no-cache`), and the answer for an unchanged page is a 304 of a few hundred bytes."""
+    path = quiz_url if page == "quiz" else "/login"
+    first, second = (app.test_client().get(path, headers=BROWSER) for _visitor in range(2))
+    assert cache_headers(first) == ("no-cache", "accept-encoding", False)
+    assert csrf_from(app.test_client().get(path).get_data(as_text=True)) == ""
+    assert first.headers["ETag"] == second.headers["ETag"] and first.data == second.data
+    again = app.test_client().get(path, headers={**BROWSER, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    assert wire_size(again) < 1024
+    changed = app.test_client().get(path, headers={**BROWSER, "If-None-Match": '"an-older-page:br"'})
+    assert changed.status_code == 200 and changed.data == first.data
+
+
+def test_a_page_drawn_for_one_person_is_private_and_varies_by_cookie(app, client, quiz_url):
+    """The member's page behind the visitor's cached copy: asked with that copy's ETag, the server draws
+    hers (her menu, her token), which a shared cache may not keep."""
+    visitors = app.test_client().get("/", headers=BROWSER)
+    login(client, "member")
+    mine = client.get("/", headers={**BROWSER, "If-None-Match": visitors.headers["ETag"]})
+    assert mine.status_code == 200 and mine.headers.get("ETag") != visitors.headers["ETag"]
+    control, vary, _sets_cookie = cache_headers(mine)
+    assert "private" in control and "cookie" in vary
+    assert csrf_from(client.get("/").get_data(as_text=True)) != ""
+    # A resident's phone, named by its device cookie once she has joined the quiz: her attempt, her page.
+    resident = app.test_client()
+    landing = resident.get(quiz_url)
+    joined = resident.post(quiz_url.replace("?u=", "/start?u="), data={"quarter": "Q1", "name": "Lan", "consent": "y"})
+    assert landing.status_code == 200 and joined.status_code == 302
+    control, vary, sets_cookie = cache_headers(joined)
+    assert "private" in control and sets_cookie
+    control, vary, _sets_cookie = cache_headers(resident.get(quiz_url.split("?")[0] + "/play"))
+    assert "private" in control and "cookie" in vary
+
+
+def test_choosing_a_language_by_address_sets_a_cookie_on_a_private_response(client):
+    """`?lang=en` gives the cookie that keeps the choice: a response no cache may hand to someone else."""
+    control, vary, sets_cookie = cache_headers(client.get("/login?lang=en", headers=BROWSER))
+    assert "private" in control and "cookie" in vary and sets_cookie
+    assert cache_headers(client.get("/login", headers=BROWSER))[0] == "no-cache"  # the next page: shared again
 
 
 def test_an_outdated_fingerprint_is_not_cached_for_a_year(client):
