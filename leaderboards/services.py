@@ -19,6 +19,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
+    Label,
     Row,
     Select,
     and_,
@@ -34,7 +35,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from campaigns.services import campaign_status, visible_campaigns
 from core.clock import iso_week_start, local_date
@@ -160,13 +161,19 @@ def _check_board_parameters(campaign: Campaign, level: str, metric: str, period:
         raise Refused(_("Bảng cá nhân chỉ xếp theo tổng điểm (metric=points)."))
 
 
-def _snapshot_known(campaign: Campaign, today: date) -> bool:
+def _snapshot_taken() -> Label[bool]:
+    """Whether last night's ranks were taken today (parameters `campaign`, `today`): a column of every
+    board read, rather than a round trip of its own."""
+    taken = select(BoardSnapshot.day).where(
+        BoardSnapshot.campaign_id == bindparam("campaign"), BoardSnapshot.day == bindparam("today")
+    )
+    return exists(taken).label("snapshot_taken")
+
+
+def _snapshot_known(campaign: Campaign, today: date, taken: bool) -> bool:
     """Whether last night's ranks are known: taken today, or nobody could have any (the campaign starts
     today). Otherwise (the scheduler was down) movement is unknown rather than wrong."""
-    if local_date(campaign.starts_at) >= today:
-        return True
-    taken = select(BoardSnapshot.day).where(BoardSnapshot.campaign_id == campaign.id, BoardSnapshot.day == today)
-    return db.session.execute(select(exists(taken))).scalar_one()
+    return bool(taken) or local_date(campaign.starts_at) >= today
 
 
 def _last_night(level: str, metric: str, period: str) -> list[ColumnElement[bool]]:
@@ -209,7 +216,7 @@ def _shape(campaign: Campaign, level: str, metric: str, period: str) -> _Shape:
 
 
 # The parts of a unit board's rows; a query returns them in this order.
-UNIT_ID, CODE, NAME, CAPITA, ADULTS, AMOUNT, POINTS, PROGRESS, LAST_NIGHT, PATH = range(10)
+UNIT_ID, CODE, NAME, CAPITA, ADULTS, AMOUNT, POINTS, PROGRESS, LAST_NIGHT, PATH, SNAPSHOT_TAKEN = range(11)
 GROUPS = ("above", "zero", "below", "none", "subtree")
 
 
@@ -261,7 +268,7 @@ def _unit_statement(shape: _Shape, group: str) -> Select:
     else:
         query = query.add_columns(literal(0))
     on = [SnapshotRank.subject_id == Unit.id, *_last_night(shape.level, shape.metric, shape.period)]
-    query = query.outerjoin(SnapshotRank, and_(*on)).add_columns(SnapshotRank.rank, Unit.path)
+    query = query.outerjoin(SnapshotRank, and_(*on)).add_columns(SnapshotRank.rank, Unit.path, _snapshot_taken())
     query = query.where(Unit.path.like(bindparam("scope")))
     # Units without a row rank as zero when they have what the value divides by, last otherwise.
     valued = (
@@ -377,7 +384,7 @@ def _unit_board(campaign: Campaign, level: str, metric: str, period: str, within
     ranks = competition_ranks([exact[row[UNIT_ID]] for row in rows])
     last_night = [row[LAST_NIGHT] for row in rows]
     last_night = _ranks_within(last_night) if within is not None else last_night
-    known = _snapshot_known(campaign, today)
+    known = bool(rows) and _snapshot_known(campaign, today, rows[0][SNAPSHOT_TAKEN])
     return [
         _unit_board_row(shape, headline, row, rank, old, known and old is None and (exact[row[UNIT_ID]] or 0) > 0)
         for row, rank, old in zip(rows[:limit], ranks, last_night, strict=False)
@@ -455,7 +462,7 @@ def unit_standing(campaign: Campaign, unit: Unit, level: str, metric: str, perio
         return None
     parameters = _board_parameters(campaign, campaign.scope_unit, today) | {"unit": unit.id}
     rank = 1 + db.session.execute(_above_statement(shape), parameters).scalar_one()
-    new = exact > 0 and row[LAST_NIGHT] is None and _snapshot_known(campaign, today)
+    new = exact > 0 and row[LAST_NIGHT] is None and _snapshot_known(campaign, today, row[SNAPSHOT_TAKEN])
     standing = _unit_board_row(shape, campaign.headline_activity, row, rank, row[LAST_NIGHT], new)
     return _with_wards([standing], campaign.scope_unit)[0]
 
@@ -494,7 +501,7 @@ def _member_statement(period: str, whole: bool) -> Select:
     scores = MEMBER_TABLES[period]
     on = [SnapshotRank.subject_id == scores.member_id, *_last_night("member", "points", period)]
     query = (
-        select(scores.member_id, scores.points, SnapshotRank.rank)
+        select(scores.member_id, scores.points, SnapshotRank.rank, _snapshot_taken())
         .join(User, User.id == scores.member_id)
         .join(Unit, Unit.id == User.home_unit_id)
         .outerjoin(SnapshotRank, and_(*on))
@@ -521,13 +528,13 @@ def _member_board(campaign: Campaign, period: str, within: Unit | None, limit: i
     against last night's ranks; names are filled in by the caller."""
     parameters = _board_parameters(campaign, within or campaign.scope_unit, today) | {"limit": limit}
     rows = db.session.execute(_member_statement(period, within is None), parameters).all()
-    ranks = competition_ranks([points for _member_id, points, _rank in rows])
-    old_ranks: dict[int, int | None] = {member_id: rank for member_id, _points, rank in rows}
+    ranks = competition_ranks([points for _member_id, points, _rank, _taken in rows])
+    old_ranks: dict[int, int | None] = {member_id: rank for member_id, _points, rank, _taken in rows}
     if within is not None:  # ranks within the subtree, from everyone in it who had points last night
         everyone = db.session.execute(_member_ranks_statement(period), parameters).all()
         within_ranks = _ranks_within([rank for _member_id, rank in everyone])
         old_ranks = {member_id: rank for (member_id, _rank), rank in zip(everyone, within_ranks, strict=True)}
-    known = _snapshot_known(campaign, today)
+    known = bool(rows) and _snapshot_known(campaign, today, rows[0].snapshot_taken)
     return [
         BoardRow(
             rank=rank,
@@ -539,7 +546,7 @@ def _member_board(campaign: Campaign, period: str, within: Unit | None, limit: i
             member_id=member_id,
             new=known and old is None,  # no points last night: new on the board, not a fall
         )
-        for rank, (member_id, points, _rank) in zip(ranks, rows[:limit], strict=False)
+        for rank, (member_id, points, _rank, _taken) in zip(ranks, rows[:limit], strict=False)
     ]
 
 
@@ -569,16 +576,19 @@ def _version_key(campaign: Campaign, version: int | None = None) -> tuple:
 
 
 # Built once: the JSON top-10 is the most read request, and building this cost as much as running it.
+# With what a board reads of the campaign (its headline activity, its scope), which would otherwise be two
+# more round trips on the first read after a write.
 _CAMPAIGN_WITH_VERSION = (
     select(Campaign, ScoreVersion.version)
     .join(ScoreVersion, ScoreVersion.campaign_id == Campaign.id)
     .where(Campaign.slug == bindparam("slug"))
+    .options(joinedload(Campaign.scope_unit), joinedload(Campaign.activity_types))
 )
 
 
 def campaign_with_version(slug: str) -> tuple[Campaign, int] | None:
     """A campaign by its slug and its scores version, in one statement, for `cached_board(version=...)`."""
-    row = db.session.execute(_CAMPAIGN_WITH_VERSION, {"slug": slug}).one_or_none()
+    row = db.session.execute(_CAMPAIGN_WITH_VERSION, {"slug": slug}).unique().one_or_none()
     return (row[0], row[1]) if row is not None else None
 
 

@@ -4,6 +4,8 @@ each reading through a LIMIT."""
 import re
 from datetime import date
 
+import pytest
+
 from leaderboards.services import member_position
 from models import db
 from scoring import Award, award_many
@@ -119,3 +121,24 @@ def test_a_cached_top_ten_is_one_statement_that_reads_the_version(client, people
     assert len(statements) == 1 and "score_version" in statements[0], statements
     _quarters_scoring(campaign, make_unit, tree, members, 3, 1)
     assert client.get(path).json[0]["unit_code"] == "QN3"
+
+
+@pytest.mark.parametrize("level", ["quarter", "member"])
+def test_the_first_read_after_a_write_is_the_campaign_then_the_board(
+    client, people, tree, make_campaign, make_unit, level
+):
+    """Each statement is a round trip to PostgreSQL (issue 16: p95 <= 10 ms right after a write). The
+    campaign comes with its version, headline and scope; the board's rows say whether last night's ranks
+    were taken; a member board then looks up the members' current names."""
+    campaign = make_campaign()
+    members = [people["member"], people["teamlead"], people["leader1"]]
+    _quarters_scoring(campaign, make_unit, tree, members, 0, 3)
+    path = f"/api/v1/campaigns/{campaign.slug}/leaderboard?level={level}&limit=2"
+    client.get(path)
+    _quarters_scoring(campaign, make_unit, tree, members, 3, 1)
+    response, statements = request_statements(client, "GET", path)
+    assert response.status_code == 200 and len(response.json) == 2
+    expected = ["score_version", "snapshot_rank"] + (["user_account"] if level == "member" else [])
+    assert len(statements) == len(expected), statements
+    assert all(table in statement for table, statement in zip(expected, statements, strict=True)), statements
+    assert "board_snapshot" in statements[1] and "activity_type" in statements[0] and "unit" in statements[0]
