@@ -24,6 +24,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -216,7 +217,7 @@ def _shape(campaign: Campaign, level: str, metric: str, period: str) -> _Shape:
 
 
 # The parts of a unit board's rows; a query returns them in this order.
-UNIT_ID, CODE, NAME, CAPITA, ADULTS, AMOUNT, POINTS, PROGRESS, LAST_NIGHT, PATH, SNAPSHOT_TAKEN = range(11)
+UNIT_ID, CODE, NAME, CAPITA, ADULTS, AMOUNT, POINTS, PROGRESS, LAST_NIGHT, PATH, SNAPSHOT_TAKEN, WARD = range(12)
 GROUPS = ("above", "zero", "below", "none", "subtree")
 
 
@@ -269,6 +270,16 @@ def _unit_statement(shape: _Shape, group: str) -> Select:
         query = query.add_columns(literal(0))
     on = [SnapshotRank.subject_id == Unit.id, *_last_night(shape.level, shape.metric, shape.period)]
     query = query.outerjoin(SnapshotRank, and_(*on)).add_columns(SnapshotRank.rank, Unit.path, _snapshot_taken())
+    # The unit's ward, so that a province's six "Khu phố 5" are told apart: its parent (a quarter, a youth
+    # union or team of a ward) or its grandparent (a team of a quarter, a youth union of an agency).
+    parent, grandparent = aliased(Unit), aliased(Unit)
+    query = query.outerjoin(parent, parent.id == Unit.parent_id).outerjoin(
+        grandparent, grandparent.id == parent.parent_id
+    )
+    ward = case(
+        (parent.kind.in_(WARD_KINDS), parent.name), (grandparent.kind.in_(WARD_KINDS), grandparent.name), else_=None
+    )
+    query = query.add_columns(ward)
     query = query.where(Unit.path.like(bindparam("scope")))
     # Units without a row rank as zero when they have what the value divides by, last otherwise.
     valued = (
@@ -359,7 +370,11 @@ def _shown(shape: _Shape, headline: ActivityType | None, row: Row) -> tuple[floa
     return value, _rounded(_share_of_goal(goal, row[PROGRESS]), 1)
 
 
-def _unit_board_row(shape: _Shape, headline: ActivityType | None, row: Row, rank: int, old: int | None, new: bool):
+def _unit_board_row(
+    shape: _Shape, headline: ActivityType | None, row: Row, rank: int, old: int | None, new: bool, wide: bool
+) -> BoardRow:
+    """A unit's row; on a board wider than one ward (`wide`), with its ward: always rather than only when two
+    names meet on the screen, since a name must not change meaning with the rows around it."""
     value, target_pct = _shown(shape, headline, row)
     return BoardRow(
         rank=rank,
@@ -372,6 +387,7 @@ def _unit_board_row(shape: _Shape, headline: ActivityType | None, row: Row, rank
         new=new,
         unit_id=row[UNIT_ID],
         unit_path=row[PATH],
+        ward=row[WARD] if wide else None,
     )
 
 
@@ -385,26 +401,11 @@ def _unit_board(campaign: Campaign, level: str, metric: str, period: str, within
     last_night = [row[LAST_NIGHT] for row in rows]
     last_night = _ranks_within(last_night) if within is not None else last_night
     known = bool(rows) and _snapshot_known(campaign, today, rows[0][SNAPSHOT_TAKEN])
+    wide = (within or campaign.scope_unit).kind == UnitKind.PROVINCE
     return [
-        _unit_board_row(shape, headline, row, rank, old, known and old is None and (exact[row[UNIT_ID]] or 0) > 0)
+        _unit_board_row(shape, headline, row, rank, old, known and old is None and (exact[row[UNIT_ID]] or 0) > 0, wide)
         for row, rank, old in zip(rows[:limit], ranks, last_night, strict=False)
     ]
-
-
-def _with_wards(rows: list[BoardRow], scope: Unit) -> list[BoardRow]:
-    """On a board wider than one ward, each quarter, team and youth union carries its ward, so that a
-    province's six "Khu phố 5" are told apart, always rather than only when two meet on the screen: a
-    name must not change meaning with the rows around it. One read, by id, of the rows' ancestors."""
-    if scope.kind != UnitKind.PROVINCE:
-        return rows  # a ward's board, or one inside a ward: every row is in the same ward
-    ancestors = {row.unit_id: [int(part) for part in (row.unit_path or "").strip("/").split("/")[:-1]] for row in rows}
-    wanted = {unit_id for above in ancestors.values() for unit_id in above} - set(scope.ancestor_ids)
-    if not wanted:
-        return rows  # a board of wards
-    wards = dict(
-        db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(wanted), Unit.kind.in_(WARD_KINDS))).all()
-    )
-    return [replace(row, ward=next((wards[i] for i in ancestors[row.unit_id] if i in wards), None)) for row in rows]
 
 
 def _ranked_board(
@@ -416,9 +417,7 @@ def _ranked_board(
         within = None  # the whole campaign: read down the index
     if level == "member":
         return _member_board(campaign, period, within, limit, today)
-    return _with_wards(
-        _unit_board(campaign, level, metric, period, within, limit, today), within or campaign.scope_unit
-    )
+    return _unit_board(campaign, level, metric, period, within, limit, today)
 
 
 def board(
@@ -463,8 +462,8 @@ def unit_standing(campaign: Campaign, unit: Unit, level: str, metric: str, perio
     parameters = _board_parameters(campaign, campaign.scope_unit, today) | {"unit": unit.id}
     rank = 1 + db.session.execute(_above_statement(shape), parameters).scalar_one()
     new = exact > 0 and row[LAST_NIGHT] is None and _snapshot_known(campaign, today, row[SNAPSHOT_TAKEN])
-    standing = _unit_board_row(shape, campaign.headline_activity, row, rank, row[LAST_NIGHT], new)
-    return _with_wards([standing], campaign.scope_unit)[0]
+    wide = campaign.scope_unit.kind == UnitKind.PROVINCE
+    return _unit_board_row(shape, campaign.headline_activity, row, rank, row[LAST_NIGHT], new, wide)
 
 
 def within_board(

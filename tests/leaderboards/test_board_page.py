@@ -67,6 +67,23 @@ def test_quarters_sharing_a_name_show_their_ward_on_the_page_the_api_and_the_tv(
     )
 
 
+def test_a_team_of_a_quarter_and_a_youth_union_of_an_agency_show_the_ward_above_them(client, province, make_unit, tree):
+    """The ward is a team's grandparent when the team belongs to a quarter, and a youth union's when it
+    belongs to an agency of the ward; a team of the province itself is in no ward."""
+    team = make_unit("T-K5", "team", tree["Q2"], member_count=5)
+    agency = make_unit("AG", "agency", tree["W2"])
+    union = make_unit("YU-AG", "youth_union", agency, member_count=5)
+    loose = make_unit("T-DN", "team", tree["DN"], member_count=5)
+    for unit, points in ((team, 9), (union, 8), (loose, 7)):
+        _give(province, unit, points=points, outcome=points)
+    for level, expected in (
+        ("team", [("Unit T-K5", "Unit W2"), ("Unit T-DN", None)]),
+        ("youth_union", [("Unit YU-AG", "Unit W2")]),
+    ):
+        rows = client.get(f"/api/v1/campaigns/{province.slug}/leaderboard?level={level}").get_json()
+        assert [(row["name"], row["ward"]) for row in rows if row["points"]] == expected, level
+
+
 def test_boards_inside_one_ward_and_boards_of_wards_name_no_ward(client, make_campaign, province):
     ward_campaign = make_campaign()
     for campaign, level in ((ward_campaign, "quarter"), (province, "ward")):

@@ -124,13 +124,15 @@ def test_a_cached_top_ten_is_one_statement_that_reads_the_version(client, people
 
 
 @pytest.mark.parametrize("level", ["quarter", "member"])
+@pytest.mark.parametrize("scope", ["W1", "DN"])
 def test_the_first_read_after_a_write_is_the_campaign_then_the_board(
-    client, people, tree, make_campaign, make_unit, level
+    client, people, tree, make_campaign, make_unit, level, scope
 ):
     """Each statement is a round trip to PostgreSQL (issue 16: p95 <= 10 ms right after a write). The
     campaign comes with its version, headline and scope; the board's rows say whether last night's ranks
-    were taken; a member board then looks up the members' current names."""
-    campaign = make_campaign()
+    were taken, and on a province's board each unit's ward; a member board then looks up the members'
+    current names."""
+    campaign = make_campaign(scope=scope, by="admin")
     members = [people["member"], people["teamlead"], people["leader1"]]
     _quarters_scoring(campaign, make_unit, tree, members, 0, 3)
     path = f"/api/v1/campaigns/{campaign.slug}/leaderboard?level={level}&limit=2"
