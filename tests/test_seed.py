@@ -1,6 +1,7 @@
 from collections import Counter
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 import demo.campaigns
 from campaigns.services import campaign_status, credit_approved
@@ -20,7 +21,7 @@ from models import (
     db,
 )
 from scoring import verify
-from tests.conftest import login
+from tests.conftest import DATABASE_URL, login
 from tests.sql_budget import counted_statements
 
 # Measured 17: the INSERT, the read-back, the ledger, its aggregate upserts, the version, the badge checks.
@@ -219,3 +220,17 @@ def test_an_unknown_scale_is_refused_with_the_scales_there_are(runner):
     assert result.exit_code == 2
     assert "'country' is not one of 'small', 'province', 'national'" in result.output
     assert _counts() == (0, 0)
+
+
+@pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"), reason="PostgreSQL's planner statistics")
+def test_seeding_leaves_postgresql_statistics_of_what_it_loaded(runner):
+    def analyzed() -> int:
+        db.session.execute(text("SELECT pg_stat_clear_snapshot()"))
+        query = "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'unit_day_score'"
+        return db.session.scalar(text(query))
+
+    before = analyzed()
+    db.session.rollback()
+    result = runner.invoke(args=["seed-demo", "--scale", "small", "--contributions", "50"])
+    assert result.exit_code == 0, result.output
+    assert analyzed() == before + 1
