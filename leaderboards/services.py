@@ -234,6 +234,11 @@ def _ranking(shape: _Shape) -> tuple[Any, Any, Any, list[ColumnElement[bool]]]:
     return ranked, amount, order, [owner, *_of_period(ranked, shape.period)]
 
 
+def _one_value(column: Any, *where: ColumnElement[bool]) -> ColumnElement[Any]:
+    """A row's value from another table (0 when it has none there), as a subquery of the row."""
+    return func.coalesce(select(column).where(*where).scalar_subquery(), 0)
+
+
 @cache
 def _unit_statement(shape: _Shape, group: str) -> Select:
     """One read of a unit board: per unit its code, name, capita, adults, the ranked amount, its points
@@ -242,7 +247,6 @@ def _unit_statement(shape: _Shape, group: str) -> Select:
     order, rows or not; `subtree` is every unit under the scope."""
     by_target = shape.metric == "target"
     ranked, amount, order, mine = _ranking(shape)
-    points = aliased(UNIT_TABLES[shape.period]) if by_target else ranked
     columns = [
         Unit.id,
         Unit.code,
@@ -250,7 +254,6 @@ def _unit_statement(shape: _Shape, group: str) -> Select:
         capita_sql(),
         adults_sql(),
         func.coalesce(amount, 0),
-        func.coalesce(points.points, 0),
     ]
     from_units = group in ("zero", "none", "subtree")
     if from_units:
@@ -259,27 +262,37 @@ def _unit_statement(shape: _Shape, group: str) -> Select:
     else:
         query = select(*columns).select_from(ranked).join(Unit, Unit.id == ranked.unit_id)
         query = query.where(*mine, ranked.level == shape.level)
+    # A unit's other figures are subqueries of its row rather than joins: each is one index lookup per
+    # row shown, and PostgreSQL plans them one by one instead of searching the orders of eight joins
+    # (planning took longer than running).
     if by_target:
-        on = [points.unit_id == Unit.id, points.campaign_id == bindparam("campaign"), *_of_period(points, shape.period)]
-        query = query.outerjoin(points, and_(*on))
+        points = UNIT_TABLES[shape.period]
+        mine_too = [points.unit_id == Unit.id, points.campaign_id == bindparam("campaign")]
+        query = query.add_columns(_one_value(points.points, *mine_too, *_of_period(points, shape.period)))
+    else:
+        query = query.add_columns(func.coalesce(ranked.points, 0))
     if shape.headline:
-        progress = aliased(OutcomeCount)
-        on = [progress.unit_id == Unit.id, progress.activity_type_id == bindparam("headline")]
-        query = query.outerjoin(progress, and_(*on)).add_columns(func.coalesce(progress.count, 0))
+        progress = [OutcomeCount.unit_id == Unit.id, OutcomeCount.activity_type_id == bindparam("headline")]
+        query = query.add_columns(_one_value(OutcomeCount.count, *progress))
     else:
         query = query.add_columns(literal(0))
-    on = [SnapshotRank.subject_id == Unit.id, *_last_night(shape.level, shape.metric, shape.period)]
-    query = query.outerjoin(SnapshotRank, and_(*on)).add_columns(SnapshotRank.rank, Unit.path, _snapshot_taken())
+    last_night = select(SnapshotRank.rank).where(
+        SnapshotRank.subject_id == Unit.id, *_last_night(shape.level, shape.metric, shape.period)
+    )
+    query = query.add_columns(last_night.scalar_subquery(), Unit.path, _snapshot_taken())
     # The unit's ward, so that a province's six "Khu phố 5" are told apart: its parent (a quarter, a youth
     # union or team of a ward) or its grandparent (a team of a quarter, a youth union of an agency).
     parent, grandparent = aliased(Unit), aliased(Unit)
-    query = query.outerjoin(parent, parent.id == Unit.parent_id).outerjoin(
-        grandparent, grandparent.id == parent.parent_id
-    )
     ward = case(
         (parent.kind.in_(WARD_KINDS), parent.name), (grandparent.kind.in_(WARD_KINDS), grandparent.name), else_=None
     )
-    query = query.add_columns(ward)
+    of_parent = (
+        select(ward)
+        .select_from(parent)
+        .outerjoin(grandparent, grandparent.id == parent.parent_id)
+        .where(parent.id == Unit.parent_id)
+    )
+    query = query.add_columns(of_parent.scalar_subquery())
     query = query.where(Unit.path.like(bindparam("scope")))
     # Units without a row rank as zero when they have what the value divides by, last otherwise.
     valued = (

@@ -69,6 +69,21 @@ def test_a_board_costs_the_same_at_10_and_at_200_quarters(client, people, tree, 
         assert reads and all("LIMIT" in statement for statement in reads), (board, reads)
 
 
+def test_a_unit_board_joins_at_most_its_aggregate_to_its_units(client, people, tree, make_campaign, make_unit):
+    """A unit's points, progress, last night's rank and ward are subqueries of its row, not joins:
+    PostgreSQL searched the orders of eight joins on every first read after a write, longer than it
+    took to run the statement (BENCHMARKS.md)."""
+    campaign = make_campaign(scope="DN")
+    _quarters_scoring(campaign, make_unit, tree, [people["member"]], 0, 3)
+    for board, statements in _statements_per_board(client, campaign).items():
+        if board[0] == "member":
+            continue
+        reads = [statement for statement in statements if AGGREGATES.search(statement)]
+        # The board's own join and, when it pads with units, the same join choosing them; a ward is its
+        # unit's parent or grandparent.
+        assert reads and all(len(re.findall(r"\bJOIN\b", read)) <= 3 for read in reads), (board, reads)
+
+
 def _member_points(campaign, points: dict) -> None:
     award_many(
         [
