@@ -234,6 +234,12 @@ def _ranking(shape: _Shape) -> tuple[Any, Any, Any, list[ColumnElement[bool]]]:
     return ranked, amount, order, [owner, *_of_period(ranked, shape.period)]
 
 
+def _valueless_level(shape: _Shape) -> bool:
+    """No unit of the level has a value: a share of the target needs adults (adults_sql), and teams and
+    youth unions have none. Such a board is its units in id order."""
+    return shape.share and not set(LEVEL_KINDS[shape.level]) & set(POPULATION_KINDS)
+
+
 def _one_value(column: Any, *where: ColumnElement[bool]) -> ColumnElement[Any]:
     """A row's value from another table (0 when it has none there), as a subquery of the row."""
     return func.coalesce(select(column).where(*where).scalar_subquery(), 0)
@@ -312,11 +318,11 @@ def _unit_statement(shape: _Shape, group: str) -> Select:
             condition = or_(and_(ranked.unit_id.isnot(None), order.is_(None)), and_(rowless, not_(valued)))
         # The padding units are chosen first, then their other rows joined: PostgreSQL otherwise joined
         # points, progress and last night's rank to every unit of the level before keeping `limit`.
+        picked = select(Unit.id).select_from(Unit)
+        if not _valueless_level(shape):  # there, every unit is padding: no row of theirs need be read
+            picked = picked.outerjoin(ranked, and_(ranked.unit_id == Unit.id, *mine)).where(condition)
         picked = (
-            select(Unit.id)
-            .select_from(Unit)
-            .outerjoin(ranked, and_(ranked.unit_id == Unit.id, *mine))
-            .where(Unit.kind.in_(LEVEL_KINDS[shape.level]), Unit.path.like(bindparam("scope")), condition)
+            picked.where(Unit.kind.in_(LEVEL_KINDS[shape.level]), Unit.path.like(bindparam("scope")))
             .order_by(Unit.id)
             .limit(bindparam("limit"))
         )
@@ -356,8 +362,8 @@ def _unit_rows(shape: _Shape, campaign: Campaign, within: Unit | None, limit: in
     if within is not None:
         return list(db.session.execute(_unit_statement(shape, "subtree"), _board_parameters(campaign, within, today)))
     parameters = _board_parameters(campaign, campaign.scope_unit, today)
-    if shape.share and not set(LEVEL_KINDS[shape.level]) & set(POPULATION_KINDS):
-        groups = ["none"]  # no adults at this level: no unit has a share of a target (adults_sql)
+    if _valueless_level(shape):
+        groups = ["none"]
     elif shape.metric == "per_capita" or shape.share:
         groups = ["above", "zero", "below", "none"]
     else:

@@ -84,6 +84,18 @@ def test_a_unit_board_joins_at_most_its_aggregate_to_its_units(client, people, t
         assert reads and all(len(re.findall(r"\bJOIN\b", read)) <= 3 for read in reads), (board, reads)
 
 
+def test_a_board_no_unit_has_a_value_on_chooses_its_units_by_id_alone(client, people, tree, make_campaign, make_unit):
+    """Teams have no adults, so none has a share of the target: that board is its teams in id order,
+    chosen without reading the period's outcomes of every team (a national board's 20,000)."""
+    campaign = make_campaign(scope="DN")
+    _quarters_scoring(campaign, make_unit, tree, [people["member"]], 0, 3)
+    counted = _statements_per_board(client, campaign)
+    for period in ("all", "today", "week"):
+        for level, joins in (("team", 2), ("youth_union", 2), ("quarter", 3)):
+            reads = [statement for statement in counted[level, "target", period] if AGGREGATES.search(statement)]
+            assert [len(re.findall(r"\bJOIN\b", read)) for read in reads][-1] == joins, (level, period, reads)
+
+
 def _member_points(campaign, points: dict) -> None:
     award_many(
         [
