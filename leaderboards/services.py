@@ -316,8 +316,8 @@ def _unit_statement(shape: _Shape, group: str) -> Select:
             condition = or_(order == 0, and_(rowless, valued))
         else:
             condition = or_(and_(ranked.unit_id.isnot(None), order.is_(None)), and_(rowless, not_(valued)))
-        # The padding units are chosen first, then their other rows joined: PostgreSQL otherwise joined
-        # points, progress and last night's rank to every unit of the level before keeping `limit`.
+        # The padding units are chosen first, then their figures read: PostgreSQL otherwise read them
+        # for every unit of the level before keeping `limit`.
         picked = select(Unit.id).select_from(Unit)
         if not _valueless_level(shape):  # there, every unit is padding: no row of theirs need be read
             picked = picked.outerjoin(ranked, and_(ranked.unit_id == Unit.id, *mine)).where(condition)
