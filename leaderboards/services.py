@@ -273,8 +273,9 @@ def _unit_statement(shape: _Shape, group: str) -> Select:
     # (planning took longer than running).
     if by_target:
         points = UNIT_TABLES[shape.period]
-        mine_too = [points.unit_id == Unit.id, points.campaign_id == bindparam("campaign")]
-        query = query.add_columns(_one_value(points.points, *mine_too, *_of_period(points, shape.period)))
+        of_unit = [points.unit_id == Unit.id, points.campaign_id == bindparam("campaign")]
+        of_unit += _of_period(points, shape.period)
+        query = query.add_columns(_one_value(points.points, *of_unit))
     else:
         query = query.add_columns(func.coalesce(ranked.points, 0))
     if shape.headline:
