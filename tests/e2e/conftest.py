@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from werkzeug.serving import make_server
 
 from models import db
@@ -69,6 +69,17 @@ def phone(browser):
     context = open_context(browser, viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
     yield context.new_page()
     context.close()
+
+
+def settled(page: Page) -> None:
+    """Wait until htmx has settled what it swapped in, once the test has seen the swap happen.
+
+    htmx wires the new content's own hx- attributes (a boosted link, a field that searches as one
+    types, a quiz choice) only when the swap settles, 20 ms later on an idle machine and longer on a
+    loaded one: a click or a keystroke before that sends nothing, or a plain form, while a person
+    would still be reading. The swapped elements carry the settling class until then.
+    """
+    page.wait_for_function("() => !document.querySelector('.htmx-settling')")
 
 
 def screenshot(page, name: str) -> Path:

@@ -26,7 +26,7 @@ from notifications.services import Kind
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from screens.services import create_screen
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import PHONE, open_context
+from tests.e2e.conftest import PHONE, open_context, settled
 from training.services import report_completion
 
 SIZES = {"phone": PHONE, "desktop": {"width": 1280, "height": 800}}
@@ -124,10 +124,12 @@ def _scan_resident(page: Page, live_server: str, demo: Demo, found: list[str]) -
     page.locator("main form button").click()
     expect(page.locator(".quiz-progress")).to_be_visible()
     found += blocking_violations(page, "quiz, question")
+    settled(page)
     page.locator("button.choice").first.click()
     expect(page.locator(".recorded")).to_be_visible()
     found += blocking_violations(page, "quiz, answer recorded")
     while page.locator("button.choice").count():
+        settled(page)
         progress = page.locator(".quiz-progress").inner_text()
         page.locator("button.choice").first.click()
         expect(page.locator(".quiz-progress, .result").first).not_to_have_text(progress)
@@ -474,6 +476,7 @@ def _sign_in_as(page: Page, live_server: str, username: str) -> None:
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
+    settled(page)  # its links go through htmx from then on
 
 
 def _tab_through(page: Page, url: str) -> list[dict]:
@@ -612,6 +615,7 @@ def test_focus_follows_a_click_or_a_submit_to_what_it_brought_and_nothing_else(
     expect(resident.locator(".quiz-progress")).to_contain_text("Câu 1 / 3")
     # The submit brought the first question: focus settles on it, and only then goes to a choice.
     expect(resident.locator("h1.question")).to_be_focused()
+    settled(resident)
     resident.locator("button.choice").first.focus()
     resident.keyboard.press("Enter")
     expect(resident.locator(".quiz-progress")).to_contain_text("Câu 2 / 3")
@@ -625,7 +629,7 @@ def test_focus_follows_a_click_or_a_submit_to_what_it_brought_and_nothing_else(
     expect(member.get_by_role("heading", level=1)).to_have_text("Chiến dịch")
     expect(member.get_by_role("heading", level=1)).to_be_focused()
     member.goto(f"{live_server}/campaigns/{campaign.slug}/log")
-    member.wait_for_function("'htmx-internal-data' in (document.querySelector('select[name=activity_type]') || {})")
+    settled(member)
     picker = member.get_by_label("Hoạt động")
     picker.focus()
     picker.select_option(label="Hồ sơ xử lý trực tuyến")  # the fields swap; the person stays on the picker

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from core.clock import LOCAL
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import PHONE, open_context, screenshot
+from tests.e2e.conftest import PHONE, open_context, screenshot, settled
 
 
 def _phone_page(browser, live_server, username):
@@ -33,7 +33,7 @@ def _photo(tmp_path):
 def test_leader_launches_member_logs_leader_approves_member_sees_points(browser, live_server, people, tmp_path):
     leader = _phone_page(browser, live_server, "leader1")
     leader.goto(f"{live_server}/campaigns/new")
-    leader.wait_for_function("'htmx-internal-data' in (document.querySelector('select[name=template]') || {})")
+    settled(leader)
     leader.get_by_label("Mẫu").select_option("paperless_week")
     expect(leader.get_by_label("Tên chiến dịch")).to_have_value("Tuần làm việc không giấy")
     leader.get_by_label("Tên chiến dịch").fill("Tuần không giấy phường W1")
@@ -56,7 +56,7 @@ def test_leader_launches_member_logs_leader_approves_member_sees_points(browser,
     member.get_by_role("link", name="Ghi nhận hoạt động").click()
     expect(member.get_by_role("heading", level=1)).to_have_text("Ghi nhận hoạt động")
     # and until htmx has wired up the activity picker, as a person's reading time would.
-    member.wait_for_function("'htmx-internal-data' in (document.querySelector('select[name=activity_type]') || {})")
+    settled(member)
     member.get_by_label("Hoạt động").select_option(label="Hồ sơ xử lý trực tuyến")
     expect(member.get_by_text("2 điểm / hồ sơ")).to_be_visible()
     member.get_by_label("Số lượng").fill("3")

@@ -8,7 +8,7 @@ from models import db
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from screens.services import create_screen
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import open_context
+from tests.e2e.conftest import open_context, settled
 
 # The page's own record of refusals, installed before any of its scripts run.
 LISTEN = """
@@ -59,10 +59,12 @@ def test_signed_in_pages_and_the_event_screen_load_without_a_csp_violation(
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(f"{live_server}/")
+    settled(page)
     # A boosted link: htmx fetches and swaps the page, which needs it to run under the policy.
     with page.expect_request(lambda request: request.headers.get("hx-boosted") == "true"):
         page.locator(".nav").get_by_role("link", name="Tài khoản").click()
     expect(page).to_have_url(f"{live_server}/admin/users")
+    settled(page)
     # The search field's own htmx request (not a boosted navigation), answered and swapped in.
     with page.expect_response(
         lambda response: (

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from core.clock import now
 from models import Attempt, db
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
-from tests.e2e.conftest import PHONE, open_context, screenshot
+from tests.e2e.conftest import PHONE, open_context, screenshot, settled
 
 
 def _open_quiz(people, tree, title: str):
@@ -37,6 +37,7 @@ def test_resident_takes_the_quiz_once(browser, live_server, people, tree):
     phone.wait_for_load_state("load")
     for number in range(1, 6):
         expect(phone.locator(".quiz-progress")).to_contain_text(f"Câu {number} / 5")
+        settled(phone)
         phone.locator("button.choice").first.click()
         if number < 5:  # recorded, and on to the next question: right or wrong only at the end
             expect(phone.locator(".recorded")).to_have_text("Đã ghi nhận câu trả lời.")
