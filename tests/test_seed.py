@@ -223,14 +223,15 @@ def test_an_unknown_scale_is_refused_with_the_scales_there_are(runner):
 
 
 @pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"), reason="PostgreSQL's planner statistics")
-def test_seeding_leaves_postgresql_statistics_of_what_it_loaded(runner):
-    def analyzed() -> int:
+def test_seeding_leaves_postgresql_statistics_and_a_vacuumed_table_of_what_it_loaded(runner):
+    def maintained() -> tuple[int, int]:
         db.session.execute(text("SELECT pg_stat_clear_snapshot()"))
-        query = "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'unit_day_score'"
-        return db.session.scalar(text(query))
+        query = "SELECT analyze_count, vacuum_count FROM pg_stat_user_tables WHERE relname = 'unit_day_score'"
+        analyzed, vacuumed = db.session.execute(text(query)).one()
+        return analyzed, vacuumed
 
-    before = analyzed()
+    analyzed, vacuumed = maintained()
     db.session.rollback()
     result = runner.invoke(args=["seed-demo", "--scale", "small", "--contributions", "50"])
     assert result.exit_code == 0, result.output
-    assert analyzed() == before + 1
+    assert maintained() == (analyzed + 1, vacuumed + 1)
