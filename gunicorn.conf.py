@@ -19,3 +19,9 @@ timeout = 180
 def on_starting(server) -> None:
     """Refuse, before any worker starts, throttles that each worker would count on its own."""
     check_shared_limits(server.cfg.workers)
+
+
+def post_worker_init(worker) -> None:
+    """A line per worker once it has loaded the app and takes requests ("Booting worker" comes before
+    the app's imports): a start that waits for every worker waits for these."""
+    worker.log.info("Worker ready (pid: %s)", worker.pid)

@@ -3,6 +3,7 @@
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -13,8 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @contextmanager
 def gunicorn(env: dict, workers: int, log: Path | None = None):
-    """Yield the base URL once /healthz answers. With `log`, the server's output (its request lines,
-    which name each request's id and server time) is written to that file."""
+    """Yield the base URL once every worker has loaded the app (its line from gunicorn.conf.py) and
+    /healthz answers: a crowd let in when the first worker answers queues behind the others' imports.
+    The server's output (its request lines, which name each request's id and server time) goes to
+    `log`, if given."""
     port = _free_port()
     command = [
         sys.executable,
@@ -26,23 +29,29 @@ def gunicorn(env: dict, workers: int, log: Path | None = None):
         f"127.0.0.1:{port}",
         "app:create_app()",
     ]
-    output = open(log, "w") if log else None  # noqa: SIM115 (closed below)
-    sink = output or subprocess.DEVNULL
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = log or Path(tmp) / "gunicorn.log"
+        with open(path, "w") as output:
+            server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+            try:
+                _wait_until_ready(base, path, workers)
+                yield base
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+
+
+def _wait_until_ready(base: str, log: Path, workers: int) -> None:
+    for _ in range(300):
+        if log.read_text(errors="replace").count("Worker ready") >= workers:
             try:
                 urllib.request.urlopen(base + "/healthz", timeout=1).read()
-                break
+                return
             except OSError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if output:
-            output.close()
+                pass
+        time.sleep(0.2)
+    sys.exit(f"gunicorn did not start in 60 s:\n{log.read_text(errors='replace')[-2000:]}")
 
 
 def _free_port() -> int:

@@ -110,11 +110,13 @@ class Processes:
         return process
 
     def web(self, workers: int = 3, **env: str) -> Process:
-        """A gunicorn instance on a port of its own, returned once /healthz answers."""
+        """A gunicorn instance on a port of its own, returned once every worker has loaded the app and
+        /healthz answers."""
         command = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", "127.0.0.1:0"]
         command += ["--graceful-timeout", "5", "app:create_app()"]
         process = self._start("web", command, env)
         process.url = listening_url(process)
+        wait_until(lambda: len(ready_workers(process)) >= workers, process, timeout=60)
         wait_until(lambda: _answers(process.url + "/healthz"), process, timeout=60)
         return process
 
@@ -162,6 +164,11 @@ def listening_url(process: Process) -> str:
     found = LISTENING.search(process.output())
     assert found is not None
     return found.group(1)
+
+
+def ready_workers(process: Process) -> list[int]:
+    """The pids of the workers that said they had loaded the app (gunicorn.conf.py), in order."""
+    return [int(pid) for pid in re.findall(r"Worker ready \(pid: (\d+)\)", process.output())]
 
 
 def _answers(url: str) -> bool:

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from models import db
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from tests.conftest import PASSWORD, csrf_from
-from tests.ops.processes import Process, Processes, children, wait_until
+from tests.ops.processes import Process, Processes, children, ready_workers, wait_until
 
 TOO_MANY = "Bạn đã thử quá nhiều lần trong thời gian ngắn"
 # What production needs beyond the harness's environment (its cheap password hashing is refused there).
@@ -157,3 +157,10 @@ def test_the_command_line_workers_win_over_gunicorn_conf(processes):
     """tests/ops and `make serve` pass --workers; gunicorn.conf.py's WEB_CONCURRENCY default must not win."""
     web = processes.web(workers=1)  # answering on the harness's port: its --bind won too
     assert len(children(web.popen.pid)) == 1
+
+
+def test_each_worker_says_when_it_has_loaded_the_app(processes):
+    """gunicorn.conf.py logs a line per worker once the app is loaded: what a start (this harness, the
+    benchmarks) waits for before it sends a crowd, rather than the first worker answering /healthz."""
+    web = processes.web(workers=2)
+    assert sorted(ready_workers(web)) == sorted(children(web.popen.pid))
