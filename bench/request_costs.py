@@ -14,6 +14,7 @@ requests 10 ms, pages 30 ms, TV poll 2 ms), and the JSON top-10 against /healthz
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -189,6 +190,7 @@ def main() -> None:
         from web import logs
 
         app = create_app()
+        gc.freeze()  # as each gunicorn worker does once it has loaded the app (gunicorn.conf.py)
         logs.handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - the lines are written, to nowhere
         if args.profile:
             profile(app, args.profile, args.repeat)

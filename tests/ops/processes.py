@@ -166,9 +166,10 @@ def listening_url(process: Process) -> str:
     return found.group(1)
 
 
-def ready_workers(process: Process) -> list[int]:
-    """The pids of the workers that said they had loaded the app (gunicorn.conf.py), in order."""
-    return [int(pid) for pid in re.findall(r"Worker ready \(pid: (\d+)\)", process.output())]
+def ready_workers(process: Process) -> dict[int, int]:
+    """Per worker that said it had loaded the app (gunicorn.conf.py), the objects it froze."""
+    lines = re.findall(r"Worker ready \(pid: (\d+), (\d+) objects", process.output())
+    return {int(pid): int(frozen) for pid, frozen in lines}
 
 
 def _answers(url: str) -> bool:
