@@ -319,6 +319,25 @@ def cuts(values: list[float]) -> str:
     return f"{points[49]:7.1f} {points[94]:7.1f} {points[98]:7.1f}"
 
 
+def failed(sample: Sample) -> bool:
+    return sample.status == 0 or sample.status >= 500 or sample.status == 429
+
+
+def what_failed(samples: list[Sample], log: Path, most: int = 10) -> None:
+    """Each failed request (the first `most`): its kind, status and the server's lines that name it."""
+    records = defaultdict(list)
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            records[record.get("request_id")].append(record)
+    for sample in [sample for sample in samples if failed(sample)][:most]:
+        print(f"failed: {sample.kind} status={sample.status or 'no answer'} id={sample.request_id}")
+        for record in records[sample.request_id]:
+            print(f"    {record.get('level')} {record.get('logger')}: {str(record.get('message'))[:300]}")
+            if record.get("exc_info"):
+                print("    " + str(record["exc_info"])[-1500:].replace("\n", "\n    "))
+
+
 def report(run: Run, times: dict[str, float], found: dict[str, int], seconds: float) -> None:
     kinds: dict[str, list[Sample]] = defaultdict(list)
     for sample in run.samples:
@@ -328,7 +347,7 @@ def report(run: Run, times: dict[str, float], found: dict[str, int], seconds: fl
     print(f"requests={total} in {seconds:.0f} s = {total / seconds:.1f}/s")
     print(f"{'kind':<15} {'count':>6} {'errors':>6}   client p50/p95/p99 ms   server p50/p95/p99 ms")
     for kind, samples in sorted(kinds.items()):
-        errors = sum(1 for sample in samples if sample.status == 0 or sample.status >= 500 or sample.status == 429)
+        errors = sum(1 for sample in samples if failed(sample))
         server = [times[sample.request_id] for sample in samples if sample.request_id in times]
         print(
             f"{kind:<15} {len(samples):>6} {errors:>6}   {cuts([sample.client_ms for sample in samples])}"
@@ -388,6 +407,7 @@ def evening(env: dict, url: str, options: argparse.Namespace, tmp: Path) -> None
             scheduler.terminate()
             scheduler.wait(timeout=30)
     report(run, server_times(log), stored(url, since), seconds)
+    what_failed(run.samples, log)
     lines = [line for line in flask(env, "verify-scores").splitlines() if line and not line.startswith("(Background")]
     print("verify-scores:", lines[-1] if lines else "no output")
 
