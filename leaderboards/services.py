@@ -518,12 +518,16 @@ def _member_statement(period: str, whole: bool) -> Select:
     """The members with points other than zero in the period, best first: the first `limit` of the
     whole campaign down the index, or everyone under a subtree; each with the rank last night."""
     scores = MEMBER_TABLES[period]
-    on = [SnapshotRank.subject_id == scores.member_id, *_last_night("member", "points", period)]
+    # Last night's rank per row shown, one primary-key lookup each: joined, it was planned from
+    # statistics that do not know last night's ranks until autovacuum analyses them, as one row, and
+    # PostgreSQL read all of them again for each member shown (BENCHMARKS.md).
+    last_night = select(SnapshotRank.rank).where(
+        SnapshotRank.subject_id == scores.member_id, *_last_night("member", "points", period)
+    )
     query = (
-        select(scores.member_id, scores.points, SnapshotRank.rank, _snapshot_taken())
+        select(scores.member_id, scores.points, last_night.scalar_subquery(), _snapshot_taken())
         .join(User, User.id == scores.member_id)
         .join(Unit, Unit.id == User.home_unit_id)
-        .outerjoin(SnapshotRank, and_(*on))
         .where(scores.campaign_id == bindparam("campaign"), *_of_period(scores, period), scores.points != 0)
         .where(Unit.path.like(bindparam("scope")))
         .order_by(scores.points.desc(), scores.member_id)

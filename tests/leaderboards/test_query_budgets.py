@@ -84,6 +84,18 @@ def test_a_unit_board_joins_at_most_its_aggregate_to_its_units(client, people, t
         assert reads and all(len(re.findall(r"\bJOIN\b", read)) <= 3 for read in reads), (board, reads)
 
 
+def test_a_member_board_reads_last_nights_rank_per_row_not_by_a_join(client, people, tree, make_campaign, make_unit):
+    """Right after the nightly snapshot PostgreSQL has no statistics of its ranks and took a board's
+    for one row: joined, it read all 6,554 again for each of the 50 members shown (12.5 ms at province
+    scale, 31 ms at national, BENCHMARKS.md). Per row, each is one primary-key lookup."""
+    campaign = make_campaign(scope="DN")
+    _quarters_scoring(campaign, make_unit, tree, [people["member"]], 0, 3)
+    for board, statements in _statements_per_board(client, campaign).items():
+        if board[0] == "member":
+            reads = [statement for statement in statements if AGGREGATES.search(statement)]
+            assert reads and not any(re.search(r"JOIN snapshot_rank\b", read) for read in reads), (board, reads)
+
+
 def test_a_board_no_unit_has_a_value_on_chooses_its_units_by_id_alone(client, people, tree, make_campaign, make_unit):
     """Teams have no adults, so none has a share of the target: that board is its teams in id order,
     chosen without reading the period's outcomes of every team (a national board's 20,000)."""
