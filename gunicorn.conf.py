@@ -25,8 +25,8 @@ def on_starting(server) -> None:
 def post_worker_init(worker) -> None:
     """Set the loaded app aside from garbage collection, then say that the worker takes requests.
 
-    A full collection walks every object the collector tracks: with the app loaded, about 190,000,
-    100 ms on a small server, held up in whichever request it falls on once every few hundred
+    A full collection walks every object the collector tracks: with the app loaded, about 173,000,
+    80-100 ms on a small server, held up in whichever request it falls on once every few hundred
     (BENCHMARKS.md). The app's modules, tables and translations live as long as the worker, so
     `gc.freeze()` keeps them out of every collection after this one; reference counting still frees
     what is not in a cycle.

@@ -82,6 +82,12 @@ def settled(page: Page) -> None:
     page.wait_for_function("() => !document.querySelector('.htmx-settling')")
 
 
+def wired(page: Page, selector: str) -> None:
+    """Wait until htmx has wired one element of a freshly loaded page (its own data is on it), before
+    a test works the element as a person would once the page is there."""
+    page.wait_for_function("selector => 'htmx-internal-data' in (document.querySelector(selector) || {})", arg=selector)
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -26,7 +26,7 @@ from notifications.services import Kind
 from quizzes.services import QuizFields, create_quiz, seed_question_bank
 from screens.services import create_screen
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import PHONE, open_context, settled
+from tests.e2e.conftest import PHONE, open_context, settled, wired
 from training.services import report_completion
 
 SIZES = {"phone": PHONE, "desktop": {"width": 1280, "height": 800}}
@@ -629,7 +629,7 @@ def test_focus_follows_a_click_or_a_submit_to_what_it_brought_and_nothing_else(
     expect(member.get_by_role("heading", level=1)).to_have_text("Chiến dịch")
     expect(member.get_by_role("heading", level=1)).to_be_focused()
     member.goto(f"{live_server}/campaigns/{campaign.slug}/log")
-    settled(member)
+    wired(member, "select[name=activity_type]")
     picker = member.get_by_label("Hoạt động")
     picker.focus()
     picker.select_option(label="Hồ sơ xử lý trực tuyến")  # the fields swap; the person stays on the picker

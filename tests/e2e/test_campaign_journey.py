@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from core.clock import LOCAL
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import PHONE, open_context, screenshot, settled
+from tests.e2e.conftest import PHONE, open_context, screenshot, settled, wired
 
 
 def _phone_page(browser, live_server, username):
@@ -33,7 +33,7 @@ def _photo(tmp_path):
 def test_leader_launches_member_logs_leader_approves_member_sees_points(browser, live_server, people, tmp_path):
     leader = _phone_page(browser, live_server, "leader1")
     leader.goto(f"{live_server}/campaigns/new")
-    settled(leader)
+    wired(leader, "select[name=template]")
     leader.get_by_label("Mẫu").select_option("paperless_week")
     expect(leader.get_by_label("Tên chiến dịch")).to_have_value("Tuần làm việc không giấy")
     leader.get_by_label("Tên chiến dịch").fill("Tuần không giấy phường W1")
